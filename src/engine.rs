@@ -1,0 +1,182 @@
+//! files -> parallel read, parse and lower -> project -> rules -> sorted report.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::finding::{FileError, Finding, Located};
+use crate::model::facts::FileFacts;
+use crate::model::{lower, Analysis, Module, Project};
+use crate::parse::{self, line_col};
+use crate::rule::{self, Context};
+use crate::walk::{self, SourceFile, Target};
+
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    /// 0: rayon's default (all cores).
+    pub threads: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Located>,
+    pub errors: Vec<FileError>,
+    pub files_checked: usize,
+    pub functions: usize,
+    pub elapsed: Duration,
+    /// Text of the files with findings, for rendering snippets.
+    pub sources: BTreeMap<PathBuf, String>,
+}
+
+/// The check could not start: a path is missing, or no functions folder.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+pub fn check(opts: &Options) -> Result<Report, UsageError> {
+    let start = Instant::now();
+    let targets = walk::targets(&opts.paths)
+        .map_err(|e| UsageError(format!("{}: {}", e.path.display(), e.message)))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
+    let mut report = Report::default();
+    for target in &targets {
+        pool.install(|| check_target(target, &mut report));
+    }
+    report.findings.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.rule, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
+    });
+    report.findings.dedup_by(|a, b| {
+        a.file == b.file && a.span == b.span && a.rule == b.rule && a.message == b.message
+    });
+    report
+        .errors
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+enum Outcome {
+    Facts(FileFacts),
+    Error(FileError),
+}
+
+fn check_target(target: &Target, report: &mut Report) {
+    let (files, walk_errors) = walk::files(&target.root);
+    for e in walk_errors {
+        report.errors.push(FileError {
+            file: e.path,
+            message: e.message,
+            line: None,
+            column: None,
+        });
+    }
+    let outcomes: Vec<Outcome> = files.par_iter().map(analyse_file).collect();
+    report.files_checked += files.len();
+    let mut modules = Vec::with_capacity(files.len());
+    for (file, outcome) in files.into_iter().zip(outcomes) {
+        match outcome {
+            Outcome::Facts(facts) => modules.push(Module {
+                id: file.module,
+                display: file.path,
+                facts,
+            }),
+            Outcome::Error(e) => report.errors.push(e),
+        }
+    }
+    let project = Project::new(modules);
+    let analysis = Analysis::new(&project);
+    let functions = analysis.functions();
+    report.functions += functions.len();
+    let mut findings: Vec<Finding> = Vec::new();
+    for rule in rule::registry() {
+        let mut cx = Context::new(&analysis, &functions, rule.meta(), &mut findings);
+        rule.run(&mut cx);
+    }
+    locate(&project, findings, target, report);
+}
+
+/// Read, parse and lower one file; a panic is caught and reported for the file.
+fn analyse_file(file: &SourceFile) -> Outcome {
+    let error = |message: String, pos: Option<(usize, usize)>| {
+        Outcome::Error(FileError {
+            file: file.path.clone(),
+            message,
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+        })
+    };
+    let bytes = match std::fs::read(&file.path) {
+        Ok(b) => b,
+        Err(e) => return error(format!("cannot read: {}", walk::io_message(&e)), None),
+    };
+    let Ok(src) = String::from_utf8(bytes) else {
+        return error(
+            "not valid UTF-8: cannot be parsed as TypeScript".into(),
+            None,
+        );
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| match parse::parse(&src, file.tsx) {
+        Ok(module) => Ok(lower::lower_module(&module)),
+        Err(e) => Err(e),
+    }));
+    match result {
+        Ok(Ok(facts)) => Outcome::Facts(facts),
+        Ok(Err(e)) => error(
+            format!("syntax error: {}", e.message),
+            Some(line_col(&src, e.offset)),
+        ),
+        Err(_) => error(
+            "internal error while analysing this file (please report it)".into(),
+            None,
+        ),
+    }
+}
+
+/// Turns model findings into file positions; keeps only the files asked for.
+fn locate(project: &Project, findings: Vec<Finding>, target: &Target, report: &mut Report) {
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for f in findings {
+        let Some(module) = project.module(f.module) else {
+            continue;
+        };
+        let file = &module.display;
+        if let Some(only) = &target.only {
+            if !only.contains(file) {
+                continue;
+            }
+        }
+        if !texts.contains_key(file) {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            texts.insert(file.clone(), text);
+        }
+        let Some(text) = texts.get(file) else {
+            continue;
+        };
+        let (line, column) = line_col(text, f.span.lo);
+        let (end_line, end_column) = line_col(text, f.span.hi);
+        report.findings.push(Located {
+            rule: f.rule,
+            severity: f.severity,
+            message: f.message,
+            file: file.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            function: f.function,
+            help: f.help,
+            span: f.span,
+            labels: f.labels,
+        });
+    }
+    report.sources.extend(texts);
+}

@@ -1,0 +1,59 @@
+//! Findings, as rules report them and as they are printed.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::model::{ModIx, Sp};
+use crate::rule::Severity;
+
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Sp,
+    pub message: String,
+}
+
+/// A finding in model terms: a module and byte spans.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub help: String,
+    pub module: ModIx,
+    /// Narrow (the exported name), so a suppression on the line above matches it.
+    pub span: Sp,
+    /// Evidence, in the same file.
+    pub labels: Vec<Label>,
+    pub function: Option<String>,
+}
+
+/// A finding placed in a file: what every output format prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Located {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub function: Option<String>,
+    pub help: String,
+    #[serde(skip)]
+    pub span: Sp,
+    #[serde(skip)]
+    pub labels: Vec<Label>,
+}
+
+/// A file that could not be checked as asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileError {
+    pub file: PathBuf,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}

@@ -1,0 +1,17 @@
+//! convex-audit: a static security linter for Convex backends.
+//!
+//! `engine::check` walks, parses and lowers every module once (in parallel),
+//! links them into a project model, and runs the rules over it. Nothing here
+//! prints; `main.rs` renders the report and maps it to an exit code.
+
+pub mod cli;
+pub mod engine;
+pub mod finding;
+pub mod model;
+pub mod output;
+pub mod parse;
+pub mod rule;
+pub mod rules;
+pub mod walk;
+
+pub use engine::{check, Options, Report};

@@ -1,0 +1,945 @@
+//! What rules ask of the model: which Convex functions exist and how they are
+//! built, and, per function body, whether it authenticates its caller on every
+//! path. Helper summaries are computed on demand and memoised, so each body is
+//! evaluated once; a call cycle sees the conservative "proves nothing" summary.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use swc_atoms::Atom;
+
+use super::convex::{self, Kind, LibItem, Visibility};
+use super::facts::{FnRef, RouteHandler, Top};
+use super::ir::*;
+use super::project::{ModIx, Project, Target};
+
+/// Custom builders may wrap custom builders; stop following past this depth.
+const MAX_BUILDER_DEPTH: u32 = 16;
+
+/// A Convex function the deployment exposes (or an internal one).
+#[derive(Debug, Clone)]
+pub struct ConvexFn {
+    pub module: ModIx,
+    /// `messages:send`, `http:POST /stripe`.
+    pub id: String,
+    pub kind: Kind,
+    pub visibility: Visibility,
+    /// The exported name (or the route), where findings point.
+    pub name_span: Sp,
+    pub builder_span: Sp,
+    pub builder: Builder,
+    pub handler: Option<(ModIx, FnIx)>,
+    /// `POST /stripe` when reached through an HTTP route.
+    pub route: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Builder {
+    pub kind: Kind,
+    pub visibility: Visibility,
+    /// The name written at the call (`authedQuery`).
+    pub name: String,
+    /// The custom builder (by name) whose customisation authenticates.
+    pub authenticated_by: Option<String>,
+    /// A customisation wraps `ctx.db` with row-level security rules.
+    pub row_level_security: bool,
+}
+
+/// Something a body does without an authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub span: Sp,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Returns normally only once the caller is authenticated.
+    pub guarantee: bool,
+    /// Never returns normally (every path throws).
+    pub never_returns: bool,
+    /// Returns something that is null for an anonymous caller and set otherwise.
+    pub returns_identity: bool,
+    /// Must be awaited for a rejection to reach the caller.
+    pub is_async: bool,
+    /// The first write reachable without authentication.
+    pub unguarded_write: Option<Event>,
+    /// The first read, returned to the caller, reachable without authentication.
+    pub unguarded_return: Option<Event>,
+}
+
+/// An identity whose null case is never handled.
+#[derive(Debug, Clone)]
+pub struct Unchecked {
+    /// The call that fetched it.
+    pub span: Sp,
+    pub source: String,
+    /// The binding, if any.
+    pub name: Option<Atom>,
+    /// Where it is dereferenced, if it is.
+    pub deref: Option<Sp>,
+    pub discarded: bool,
+}
+
+enum Slot {
+    InProgress,
+    Done(Rc<Summary>),
+}
+
+pub struct Analysis<'p> {
+    pub project: &'p Project,
+    summaries: RefCell<HashMap<(ModIx, FnIx), Slot>>,
+}
+
+impl<'p> Analysis<'p> {
+    pub fn new(project: &'p Project) -> Self {
+        Analysis {
+            project,
+            summaries: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn body(&self, m: ModIx, ix: FnIx) -> Option<&'p FnBody> {
+        self.project.module(m)?.facts.fn_body(ix)
+    }
+
+    pub fn summary(&self, m: ModIx, ix: FnIx) -> Rc<Summary> {
+        if let Some(slot) = self.summaries.borrow().get(&(m, ix)) {
+            return match slot {
+                Slot::Done(s) => s.clone(),
+                // A recursive call: assume it proves nothing.
+                Slot::InProgress => Rc::new(Summary::default()),
+            };
+        }
+        self.summaries
+            .borrow_mut()
+            .insert((m, ix), Slot::InProgress);
+        let summary = match self.body(m, ix) {
+            Some(body) => Rc::new(FnEval::new(self, m, body).summarise(false)),
+            None => Rc::new(Summary::default()),
+        };
+        self.summaries
+            .borrow_mut()
+            .insert((m, ix), Slot::Done(summary.clone()));
+        summary
+    }
+
+    /// Every Convex function of the project: exported registrations and HTTP routes.
+    pub fn functions(&self) -> Vec<ConvexFn> {
+        let mut out = Vec::new();
+        for (m, module) in self.project.modules.iter().enumerate() {
+            let facts = &module.facts;
+            for (exported, local) in &facts.exports {
+                let Some(Top::Reg(r)) = facts.top(local) else {
+                    continue;
+                };
+                let Some(reg) = facts.registrations.get(*r) else {
+                    continue;
+                };
+                let Some(builder) = self.builder(m, &reg.builder, 0) else {
+                    continue;
+                };
+                // An HTTP action is reachable only through a route.
+                if builder.kind == Kind::HttpAction {
+                    continue;
+                }
+                out.push(ConvexFn {
+                    module: m,
+                    id: format!("{}:{}", module.id, exported),
+                    kind: builder.kind,
+                    visibility: builder.visibility,
+                    name_span: reg.name_span,
+                    builder_span: reg.builder_span,
+                    handler: self.handler(m, reg.handler.as_ref()),
+                    builder,
+                    route: None,
+                });
+            }
+            for route in &facts.routes {
+                if let Some(f) = self.route_fn(m, route) {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+
+    fn route_fn(&self, m: ModIx, route: &super::facts::Route) -> Option<ConvexFn> {
+        let module = self.project.module(m)?;
+        let label = format!("{} {}", route.method, route.path);
+        match &route.handler {
+            RouteHandler::Inline {
+                builder,
+                builder_span,
+                handler,
+            } => {
+                let b = self.builder(m, builder, 0)?;
+                Some(ConvexFn {
+                    module: m,
+                    id: format!("{}:{}", module.id, label),
+                    kind: b.kind,
+                    visibility: Visibility::Public,
+                    name_span: route.span,
+                    builder_span: *builder_span,
+                    handler: self.handler(m, handler.as_ref()),
+                    builder: b,
+                    route: Some(label),
+                })
+            }
+            RouteHandler::Ref(r) => {
+                let Target::Reg(t, ri) = self.project.resolve_ref(m, r) else {
+                    return None;
+                };
+                let target = self.project.module(t)?;
+                let reg = target.facts.registrations.get(ri)?;
+                let b = self.builder(t, &reg.builder, 0)?;
+                let name = target
+                    .facts
+                    .exports
+                    .iter()
+                    .find(|(_, l)| *l == reg.local)
+                    .map(|(e, _)| e.clone())
+                    .unwrap_or_else(|| reg.local.clone());
+                Some(ConvexFn {
+                    module: t,
+                    id: format!("{}:{}", target.id, name),
+                    kind: b.kind,
+                    visibility: Visibility::Public,
+                    name_span: reg.name_span,
+                    builder_span: reg.builder_span,
+                    handler: self.handler(t, reg.handler.as_ref()),
+                    builder: b,
+                    route: Some(label),
+                })
+            }
+        }
+    }
+
+    fn handler(&self, m: ModIx, r: Option<&FnRef>) -> Option<(ModIx, FnIx)> {
+        match self.project.resolve_ref(m, r?) {
+            Target::Fn(t, ix) => Some((t, ix)),
+            _ => None,
+        }
+    }
+
+    /// What a builder name in module `m` builds, following custom builders.
+    pub fn builder(&self, m: ModIx, name: &str, depth: u32) -> Option<Builder> {
+        if depth > MAX_BUILDER_DEPTH {
+            return None;
+        }
+        match self.project.resolve_name(m, name) {
+            Target::Builder(kind, visibility) => Some(Builder {
+                kind,
+                visibility,
+                name: name.to_string(),
+                authenticated_by: None,
+                row_level_security: false,
+            }),
+            Target::Custom(t, cname) => {
+                let Some(Top::Custom(def)) = self.project.module(t)?.facts.top(&cname) else {
+                    return None;
+                };
+                let mut b = self.builder(t, &def.base, depth + 1)?;
+                b.name = name.to_string();
+                if let Some(custom) = &def.customisation {
+                    if let Target::Fn(cm, cix) = self.project.resolve_ref(t, custom) {
+                        if b.authenticated_by.is_none() && self.summary(cm, cix).guarantee {
+                            b.authenticated_by = Some(cname.to_string());
+                        }
+                        b.row_level_security |= self.uses_row_level_security(cm, cix);
+                    }
+                }
+                Some(b)
+            }
+            _ => None,
+        }
+    }
+
+    fn uses_row_level_security(&self, m: ModIx, ix: FnIx) -> bool {
+        let Some(body) = self.body(m, ix) else {
+            return false;
+        };
+        body.calls.iter().any(|c| match &c.callee {
+            Callee::Name(n) => matches!(
+                self.project.resolve_name(m, n),
+                Target::Lib(LibItem::RowLevelSecurity)
+            ),
+            _ => false,
+        })
+    }
+
+    /// Evaluates a handler as an endpoint, starting authenticated or not.
+    pub fn endpoint(&self, m: ModIx, ix: FnIx, authenticated: bool) -> Summary {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).summarise(authenticated),
+            None => Summary::default(),
+        }
+    }
+
+    /// Identities fetched in a body whose null case is never handled.
+    pub fn unchecked(&self, m: ModIx, ix: FnIx) -> Vec<Unchecked> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).unchecked(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The effect of one call on the caller's state.
+#[derive(Clone, Debug, Default)]
+struct CallFx {
+    guarantee: bool,
+    never_returns: bool,
+    /// Null for an anonymous caller, set otherwise.
+    identity: bool,
+    /// A boolean that is true only for a verified request.
+    verifier: bool,
+    write: Option<String>,
+    read: Option<String>,
+    /// A short name for messages.
+    source: String,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct St {
+    alive: bool,
+    authed: bool,
+    /// The first unauthenticated read on this path (index into `reads`).
+    read: Option<usize>,
+}
+
+fn join(a: St, b: St) -> St {
+    if !a.alive {
+        return b;
+    }
+    if !b.alive {
+        return a;
+    }
+    St {
+        alive: true,
+        authed: a.authed && b.authed,
+        read: a.read.or(b.read),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ret {
+    Nothing,
+    Identity,
+    Data,
+}
+
+struct FnEval<'a, 'p> {
+    an: &'a Analysis<'p>,
+    m: ModIx,
+    f: &'p FnBody,
+    fx: Vec<Option<CallFx>>,
+    writes: Vec<Event>,
+    reads: Vec<Event>,
+    leaks: Vec<Event>,
+    returns: Vec<(bool, Ret)>,
+    witness_memo: HashMap<Atom, bool>,
+}
+
+impl<'a, 'p> FnEval<'a, 'p> {
+    fn new(an: &'a Analysis<'p>, m: ModIx, f: &'p FnBody) -> Self {
+        FnEval {
+            an,
+            m,
+            f,
+            fx: vec![None; f.calls.len()],
+            writes: Vec::new(),
+            reads: Vec::new(),
+            leaks: Vec::new(),
+            returns: Vec::new(),
+            witness_memo: HashMap::new(),
+        }
+    }
+
+    fn summarise(mut self, authenticated: bool) -> Summary {
+        let start = St {
+            alive: true,
+            authed: authenticated,
+            read: None,
+        };
+        let end = match self.f.body.as_ref() {
+            Some(body) => self.eval(body, start, false),
+            None => start,
+        };
+        if end.alive {
+            self.returns.push((end.authed, Ret::Nothing));
+        }
+        let guarantee = !self.returns.is_empty() && self.returns.iter().all(|(a, _)| *a);
+        let returns_identity = !guarantee
+            && self.returns.iter().all(|(a, r)| *a || *r != Ret::Data)
+            && self
+                .returns
+                .iter()
+                .any(|(a, r)| *r == Ret::Identity || (*a && *r == Ret::Data));
+        Summary {
+            guarantee,
+            never_returns: self.returns.is_empty() && self.f.body.is_some(),
+            returns_identity,
+            is_async: self.f.is_async,
+            unguarded_write: self.writes.into_iter().min_by_key(|e| e.span),
+            unguarded_return: self.leaks.into_iter().min_by_key(|e| e.span),
+        }
+    }
+
+    fn eval(&mut self, node: &Node, st: St, nested: bool) -> St {
+        if !st.alive {
+            return st;
+        }
+        match node {
+            Node::Seq(nodes) => {
+                let mut st = st;
+                for n in nodes {
+                    if !st.alive {
+                        break;
+                    }
+                    st = self.eval(n, st, nested);
+                }
+                st
+            }
+            Node::If { cond, then, els } => {
+                let t = self.refine(st, cond, true);
+                let e = self.refine(st, cond, false);
+                let t = self.eval(then, t, nested);
+                let e = self.eval(els, e, nested);
+                join(t, e)
+            }
+            Node::Call(ix) => self.call(*ix, st),
+            Node::Return(v) => {
+                if !nested {
+                    let ret = v.as_ref().map_or(Ret::Nothing, |v| self.ret_kind(v));
+                    if !st.authed && ret == Ret::Data {
+                        if let Some(r) = st.read.and_then(|i| self.reads.get(i)) {
+                            self.leaks.push(r.clone());
+                        }
+                    }
+                    self.returns.push((st.authed, ret));
+                }
+                St { alive: false, ..st }
+            }
+            Node::Throw => St { alive: false, ..st },
+            Node::Loop(body) => {
+                let after = self.eval(body, st, nested);
+                join(st, after)
+            }
+            Node::Try {
+                body,
+                handler,
+                finalizer,
+            } => {
+                let b = self.eval(body, st, nested);
+                // The handler may run after any prefix of the body: start from the entry.
+                let mut out = match handler {
+                    Some(h) => {
+                        let h = self.eval(h, st, nested);
+                        join(b, h)
+                    }
+                    None => b,
+                };
+                if let Some(fin) = finalizer {
+                    let entry = if out.alive { out } else { st };
+                    let after = self.eval(fin, entry, nested);
+                    if out.alive {
+                        out = after;
+                    }
+                }
+                out
+            }
+            Node::Nested(body) => {
+                self.eval(body, st, true);
+                st
+            }
+        }
+    }
+
+    fn call(&mut self, ix: CallIx, mut st: St) -> St {
+        let fx = self.fx(ix);
+        let span = self.f.call(ix).map(|c| c.span).unwrap_or_default();
+        if !st.authed {
+            if let Some(what) = fx.write {
+                self.writes.push(Event { span, what });
+            }
+            if let Some(what) = fx.read {
+                if st.read.is_none() {
+                    self.reads.push(Event { span, what });
+                    st.read = Some(self.reads.len() - 1);
+                }
+            }
+        }
+        if fx.never_returns {
+            st.alive = false;
+        }
+        if fx.guarantee {
+            st.authed = true;
+        }
+        st
+    }
+
+    fn fx(&mut self, ix: CallIx) -> CallFx {
+        if let Some(Some(fx)) = self.fx.get(ix as usize) {
+            return fx.clone();
+        }
+        let fx = self.classify(ix);
+        if let Some(slot) = self.fx.get_mut(ix as usize) {
+            *slot = Some(fx.clone());
+        }
+        fx
+    }
+
+    fn classify(&mut self, ix: CallIx) -> CallFx {
+        let Some(call) = self.f.call(ix) else {
+            return CallFx::default();
+        };
+        let project = self.an.project;
+        let mut fx = CallFx::default();
+        match &call.callee {
+            Callee::Ctx(path) => {
+                let joined = path
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                fx.source = format!("ctx.{joined}");
+                if convex::is_ctx_identity_call(path) {
+                    fx.identity = true;
+                } else if convex::is_protected_ctx_call(path) {
+                    if is_ctx_write(path) {
+                        fx.write = Some(fx.source.clone());
+                    } else {
+                        fx.read = Some(fx.source.clone());
+                    }
+                }
+            }
+            Callee::Name(n) => {
+                fx.source = n.to_string();
+                let target = project.resolve_name(self.m, n);
+                self.target_fx(&target, call, &mut fx, &[]);
+                if matches!(target, Target::Unknown) {
+                    match n.as_str() {
+                        "fetch" => fx.write = Some("fetch".into()),
+                        "timingSafeEqual" if call.secret_arg => fx.verifier = true,
+                        _ => {}
+                    }
+                }
+            }
+            Callee::Member(root, path) => {
+                fx.source = dotted(root, path);
+                if let Some(lib) = lib_method(path) {
+                    apply_lib_method(lib, call, &mut fx);
+                } else if let Some(made) = self.local_made(root) {
+                    self.made_method(&made, path, call, &mut fx);
+                } else {
+                    let base = project.resolve_name(self.m, root);
+                    match base {
+                        Target::Made(maker) => self.made_method(&maker, path, call, &mut fx),
+                        Target::Namespace(_) | Target::Object(..) => {
+                            let t = project.resolve_path(base, path, 0);
+                            self.target_fx(&t, call, &mut fx, path);
+                        }
+                        Target::Unknown if root == "crypto" || root == "subtle" => {
+                            crypto_fx(path, call, &mut fx)
+                        }
+                        _ => {
+                            if call.passes_ctx {
+                                fx.write =
+                                    Some(format!("{} (not visible to this check)", fx.source));
+                            }
+                        }
+                    }
+                }
+            }
+            Callee::Method(base, path) => {
+                fx.source = path.last().map(|s| s.to_string()).unwrap_or_default();
+                if let Some(lib) = lib_method(path) {
+                    apply_lib_method(lib, call, &mut fx);
+                } else if let Some(maker) = self.call_maker(*base) {
+                    self.made_method(&maker, path, call, &mut fx);
+                }
+            }
+            Callee::Dynamic => {
+                if call.passes_ctx {
+                    fx.write = Some("a dynamic call given ctx".into());
+                }
+            }
+        }
+        fx
+    }
+
+    /// The effect of calling a resolved target.
+    fn target_fx(&mut self, target: &Target, call: &CallSite, fx: &mut CallFx, _path: &[Atom]) {
+        match target {
+            Target::Fn(tm, tix) => {
+                let s = self.an.summary(*tm, *tix);
+                let settled = call.awaited || !s.is_async;
+                fx.guarantee = s.guarantee && settled;
+                fx.never_returns = s.never_returns && settled;
+                fx.identity = s.returns_identity;
+                let name = self
+                    .an
+                    .body(*tm, *tix)
+                    .map(|b| b.name.to_string())
+                    .unwrap_or_default();
+                fx.source = format!("{name}()");
+                if let Some(w) = &s.unguarded_write {
+                    fx.write = Some(format!("{name}(), which calls {}", w.what));
+                }
+                if let Some(r) = &s.unguarded_return {
+                    fx.read = Some(format!("{name}(), which returns {}", r.what));
+                }
+            }
+            Target::Lib(LibItem::NullableIdentity) => fx.identity = true,
+            Target::Lib(LibItem::WebhookVerifier) => fx.guarantee = call.awaited,
+            Target::Lib(_) | Target::Builder(..) | Target::Custom(..) | Target::Reg(..) => {}
+            Target::Made(_) | Target::Namespace(_) | Target::Object(..) => {}
+            Target::Unknown => {
+                if call.passes_ctx {
+                    fx.write = Some(format!("{} (not visible to this check)", fx.source));
+                }
+            }
+        }
+    }
+
+    /// A method on a library object: `authComponent.getAuthUser(ctx)`.
+    fn made_method(&mut self, maker: &Target, path: &[Atom], call: &CallSite, fx: &mut CallFx) {
+        let method = path.last().map(|s| s.as_str()).unwrap_or("");
+        match maker {
+            Target::Lib(LibItem::BetterAuthClient) => match method {
+                "getAuthUser" => fx.guarantee = call.awaited,
+                "safeGetAuthUser" | "getAuthUserId" => fx.identity = true,
+                _ => {}
+            },
+            Target::Lib(LibItem::SvixWebhook) if method == "verify" => fx.guarantee = true,
+            Target::Lib(LibItem::RateLimiter) => {}
+            Target::Lib(_) => {
+                if call.passes_ctx {
+                    fx.write = Some(format!("{} (a library call given ctx)", fx.source));
+                }
+            }
+            _ => {
+                if call.passes_ctx {
+                    fx.write = Some(format!("{} (not visible to this check)", fx.source));
+                }
+            }
+        }
+    }
+
+    /// `const wh = new Webhook(secret)` in this body: what made `wh`.
+    fn local_made(&self, name: &Atom) -> Option<Target> {
+        let (_, v) = self.f.bindings.iter().rev().find(|(n, _)| n == name)?;
+        match v.head {
+            Head::Call(ix) => self.call_maker(ix),
+            _ => None,
+        }
+    }
+
+    fn call_maker(&self, ix: CallIx) -> Option<Target> {
+        let call = self.f.call(ix)?;
+        let target = match &call.callee {
+            Callee::Name(n) => self.an.project.resolve_name(self.m, n),
+            _ => return None,
+        };
+        match target {
+            Target::Lib(_) => Some(target),
+            _ => None,
+        }
+    }
+
+    fn ret_kind(&mut self, v: &Val) -> Ret {
+        if self.is_identity(v) {
+            return Ret::Identity;
+        }
+        match v.head {
+            Head::Nullish => Ret::Nothing,
+            Head::Lit | Head::Cond(_) | Head::Defaulted if v.refs.is_empty() && !v.calls => {
+                Ret::Nothing
+            }
+            Head::Call(ix) if v.refs.is_empty() && !v.calls => {
+                // `new Response("ok")`: constructed from constants only.
+                if self.f.call(ix).is_some_and(|c| c.is_new) {
+                    Ret::Nothing
+                } else {
+                    Ret::Data
+                }
+            }
+            _ => Ret::Data,
+        }
+    }
+
+    /// Does the branch where `cond` is `truth` prove an authenticated caller?
+    fn refine(&mut self, mut st: St, cond: &Cond, truth: bool) -> St {
+        if !st.authed && self.implies_auth(cond, truth, 0) {
+            st.authed = true;
+        }
+        st
+    }
+
+    fn implies_auth(&mut self, cond: &Cond, truth: bool, depth: u32) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        match cond {
+            Cond::Truthy(v) => {
+                if truth && (self.is_identity(v) || self.is_verifier(v)) {
+                    return true;
+                }
+                match self.cond_binding(v) {
+                    Some(c) => self.implies_auth(&c, truth, depth + 1),
+                    None => false,
+                }
+            }
+            Cond::Not(c) => self.implies_auth(c, !truth, depth + 1),
+            Cond::And(a, b) => {
+                if truth {
+                    self.implies_auth(a, true, depth + 1) || self.implies_auth(b, true, depth + 1)
+                } else {
+                    self.implies_auth(a, false, depth + 1) && self.implies_auth(b, false, depth + 1)
+                }
+            }
+            Cond::Or(a, b) => {
+                if truth {
+                    self.implies_auth(a, true, depth + 1) && self.implies_auth(b, true, depth + 1)
+                } else {
+                    self.implies_auth(a, false, depth + 1) || self.implies_auth(b, false, depth + 1)
+                }
+            }
+            Cond::Eq { l, r, negated } => {
+                let equal = truth != *negated;
+                let nullish = |v: &Val| matches!(v.head, Head::Nullish);
+                let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+                if equal {
+                    // `user?.role === "admin"`: only a present user can match.
+                    if (self.is_identity(l) && constant(r)) || (self.is_identity(r) && constant(l))
+                    {
+                        return true;
+                    }
+                    // A value compared with a server secret (env var, HMAC).
+                    let secret_l = self.is_secret(l, 0);
+                    let secret_r = self.is_secret(r, 0);
+                    (secret_l || secret_r)
+                        && !nullish(l)
+                        && !nullish(r)
+                        && !constant(l)
+                        && !constant(r)
+                } else {
+                    (nullish(r) && self.is_identity(l)) || (nullish(l) && self.is_identity(r))
+                }
+            }
+            Cond::Unknown => false,
+        }
+    }
+
+    /// `const ok = a === b; if (!ok)`: the condition a name holds.
+    fn cond_binding(&self, v: &Val) -> Option<Cond> {
+        let Head::Name(n) = &v.head else {
+            return None;
+        };
+        if v.refs.len() != 1 {
+            return None;
+        }
+        let (_, b) = self.f.bindings.iter().rev().find(|(name, _)| name == n)?;
+        match &b.head {
+            Head::Cond(c) => Some((**c).clone()),
+            _ => None,
+        }
+    }
+
+    /// Is this value null exactly when the caller is anonymous?
+    fn is_identity(&mut self, v: &Val) -> bool {
+        match &v.head {
+            Head::Call(ix) => self.fx(*ix).identity || self.derived_call(*ix, v),
+            Head::Name(n) => self.is_identity_name(n),
+            _ => false,
+        }
+    }
+
+    /// A lookup keyed by an identity (`ctx.db.get(userId)`) is present only for it.
+    fn derived_call(&mut self, _ix: CallIx, v: &Val) -> bool {
+        let refs = v.refs.clone();
+        refs.iter().any(|r| self.is_identity_name(r))
+    }
+
+    fn is_identity_name(&mut self, n: &Atom) -> bool {
+        if let Some(&known) = self.witness_memo.get(n) {
+            return known;
+        }
+        self.witness_memo.insert(n.clone(), false);
+        let f = self.f;
+        let found = f
+            .bindings
+            .iter()
+            .filter(|(name, _)| name == n)
+            .any(|(_, v)| match &v.head {
+                Head::Call(_) | Head::Name(_) => self.is_identity(v),
+                _ => false,
+            });
+        self.witness_memo.insert(n.clone(), found);
+        found
+    }
+
+    fn is_verifier(&mut self, v: &Val) -> bool {
+        match &v.head {
+            Head::Call(ix) => self.fx(*ix).verifier,
+            Head::Name(n) => {
+                let f = self.f;
+                f.bindings
+                    .iter()
+                    .filter(|(name, _)| name == n)
+                    .any(|(_, b)| matches!(b.head, Head::Call(ix) if self.fx(ix).verifier))
+            }
+            _ => false,
+        }
+    }
+
+    fn is_secret(&self, v: &Val, depth: u32) -> bool {
+        if v.env || v.hmac {
+            return true;
+        }
+        if depth > 8 {
+            return false;
+        }
+        v.refs.iter().any(|r| {
+            self.f
+                .bindings
+                .iter()
+                .filter(|(name, _)| name == r)
+                .any(|(_, b)| self.is_secret(b, depth + 1))
+        })
+    }
+
+    fn unchecked(mut self) -> Vec<Unchecked> {
+        let mut out = Vec::new();
+        for ix in 0..self.f.calls.len() as CallIx {
+            let fx = self.fx(ix);
+            if !fx.identity {
+                continue;
+            }
+            let Some(call) = self.f.call(ix) else {
+                continue;
+            };
+            let mut u = Unchecked {
+                span: call.span,
+                source: fx.source.clone(),
+                name: None,
+                deref: None,
+                discarded: false,
+            };
+            match call.result {
+                ResultUse::Discarded => {
+                    u.discarded = true;
+                    out.push(u);
+                }
+                ResultUse::Dereferenced => out.push(u),
+                ResultUse::Bound => {
+                    let names: Vec<Atom> = self
+                        .f
+                        .bindings
+                        .iter()
+                        .filter(|(_, v)| matches!(v.head, Head::Call(c) if c == ix))
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    if let Some(name) = names.iter().find(|n| !self.handled(n)) {
+                        u.deref = self
+                            .f
+                            .uses
+                            .iter()
+                            .find(|x| x.name == *name && x.kind == UseKind::Dereferenced)
+                            .map(|x| x.span);
+                        u.name = Some(name.clone());
+                        out.push(u);
+                    }
+                }
+                ResultUse::Handled | ResultUse::Other => {}
+            }
+        }
+        out
+    }
+
+    /// Is a name's null case handled, directly or through names derived from it?
+    fn handled(&self, name: &Atom) -> bool {
+        let mut seen = vec![name.clone()];
+        let mut i = 0;
+        while let Some(n) = seen.get(i).cloned() {
+            i += 1;
+            if self
+                .f
+                .uses
+                .iter()
+                .any(|u| u.name == n && u.kind == UseKind::Handled)
+            {
+                return true;
+            }
+            for (b, v) in &self.f.bindings {
+                if v.refs.contains(&n) && !seen.contains(b) && seen.len() < 64 {
+                    seen.push(b.clone());
+                }
+            }
+        }
+        false
+    }
+}
+
+fn dotted(root: &Atom, path: &[Atom]) -> String {
+    let mut s = root.to_string();
+    for p in path {
+        s.push('.');
+        s.push_str(p);
+    }
+    s
+}
+
+fn is_ctx_write(path: &[Atom]) -> bool {
+    let first = path.first().map(|s| s.as_str());
+    let second = path.get(1).map(|s| s.as_str());
+    match (first, second) {
+        (Some("db"), Some("insert" | "patch" | "replace" | "delete")) => true,
+        (Some("db"), _) => false,
+        (Some("storage"), Some("generateUploadUrl" | "store" | "delete")) => true,
+        (Some("storage"), _) => false,
+        (Some("runQuery"), _) => false,
+        _ => true,
+    }
+}
+
+/// Library APIs recognised by the shape of the call alone.
+#[derive(Clone, Copy)]
+enum LibMethod {
+    /// Better Auth `auth.api.getSession({ headers })`.
+    GetSession,
+    /// Stripe `stripe.webhooks.constructEvent(...)`.
+    StripeConstructEvent { is_async: bool },
+}
+
+fn lib_method(path: &[Atom]) -> Option<LibMethod> {
+    match path {
+        [.., a, b] if a == "api" && b == "getSession" => Some(LibMethod::GetSession),
+        [.., a, b] if a == "webhooks" && b == "constructEvent" => {
+            Some(LibMethod::StripeConstructEvent { is_async: false })
+        }
+        [.., a, b] if a == "webhooks" && b == "constructEventAsync" => {
+            Some(LibMethod::StripeConstructEvent { is_async: true })
+        }
+        _ => None,
+    }
+}
+
+fn apply_lib_method(lib: LibMethod, call: &CallSite, fx: &mut CallFx) {
+    match lib {
+        LibMethod::GetSession => fx.identity = true,
+        LibMethod::StripeConstructEvent { is_async } => fx.guarantee = !is_async || call.awaited,
+    }
+}
+
+fn crypto_fx(path: &[Atom], call: &CallSite, fx: &mut CallFx) {
+    match path.last().map(|s| s.as_str()) {
+        Some("verify") => fx.verifier = true,
+        Some("timingSafeEqual") if call.secret_arg || !call.name_args.is_empty() => {
+            fx.verifier = true
+        }
+        _ => {}
+    }
+}

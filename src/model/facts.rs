@@ -1,0 +1,127 @@
+//! Per-file facts: everything the project model needs from one module, kept
+//! after its AST is dropped.
+
+use swc_atoms::Atom;
+
+use super::ir::{FnBody, FnIx, Sp};
+
+#[derive(Debug, Clone)]
+pub enum ImportKind {
+    Named(Atom),
+    Default,
+    Namespace,
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub local: Atom,
+    pub source: Atom,
+    pub kind: ImportKind,
+}
+
+/// A reference to a function-like definition.
+#[derive(Debug, Clone)]
+pub enum FnRef {
+    Inline(FnIx),
+    Name(Atom),
+    Member(Atom, Vec<Atom>),
+}
+
+/// A top-level binding and what it holds.
+#[derive(Debug, Clone)]
+pub enum Top {
+    Fn(FnIx),
+    /// An object literal whose properties are functions.
+    Object(Vec<(Atom, FnIx)>),
+    /// `builder({...})`: a Convex function if the builder resolves to one.
+    Reg(usize),
+    /// `customQuery(base, customisation)` from convex-helpers.
+    Custom(CustomDef),
+    /// `callee(...)` or `new callee(...)`: a library object, by its maker.
+    Made(FnRef),
+    /// `const a = b` or `const a = b.c`.
+    Alias(FnRef),
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomDef {
+    pub base: Atom,
+    pub customisation: Option<FnRef>,
+    pub span: Sp,
+}
+
+/// A call of a would-be builder, `NAME = builder(...)` or `export default builder(...)`.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The binding name, or `default`.
+    pub local: Atom,
+    pub builder: Atom,
+    /// The span users point at: the binding name, or `export default`.
+    pub name_span: Sp,
+    pub builder_span: Sp,
+    pub handler: Option<FnRef>,
+    /// The object form has an `args` key.
+    pub has_args: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum RouteHandler {
+    /// `handler: httpAction(async (ctx, req) => ...)` written in the route.
+    Inline {
+        builder: Atom,
+        builder_span: Sp,
+        handler: Option<FnRef>,
+    },
+    Ref(FnRef),
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: Atom,
+    pub path: Atom,
+    /// The `http.route` callee: the line a suppression comment points at.
+    pub span: Sp,
+    pub handler: RouteHandler,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FileFacts {
+    pub imports: Vec<Import>,
+    /// (exported name, local name)
+    pub exports: Vec<(Atom, Atom)>,
+    /// `export { a as b } from "./x"`: (exported, source, imported)
+    pub reexports: Vec<(Atom, Atom, Atom)>,
+    /// `export * from "./x"`
+    pub star_exports: Vec<Atom>,
+    pub fns: Vec<FnBody>,
+    pub top: Vec<(Atom, Top)>,
+    pub registrations: Vec<Registration>,
+    pub routes: Vec<Route>,
+}
+
+impl FileFacts {
+    pub fn top(&self, name: &str) -> Option<&Top> {
+        self.top
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
+    }
+
+    pub fn import(&self, name: &str) -> Option<&Import> {
+        self.imports.iter().find(|i| i.local == name)
+    }
+
+    pub fn fn_body(&self, ix: FnIx) -> Option<&FnBody> {
+        self.fns.get(ix as usize)
+    }
+
+    /// The local name behind an exported name.
+    pub fn export_local(&self, exported: &str) -> Option<&Atom> {
+        self.exports
+            .iter()
+            .find(|(e, _)| e == exported)
+            .map(|(_, l)| l)
+    }
+}

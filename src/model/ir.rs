@@ -1,0 +1,175 @@
+//! The compact, AST-free summary of one function body that rules and the
+//! project pass work on. Lowering (see `lower.rs`) keeps only what decides
+//! authentication: control flow, calls, bindings and conditions.
+
+use swc_atoms::Atom;
+
+/// Byte range in a file, 0-based, end exclusive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sp {
+    pub lo: u32,
+    pub hi: u32,
+}
+
+/// Index of a call in its function's call table.
+pub type CallIx = u32;
+/// Index of a function body in its file's function table.
+pub type FnIx = u32;
+
+/// Control flow of a body, as a tree. Loops and callbacks are approximated:
+/// a loop body may run zero or more times, a callback runs in place but its
+/// `return`s do not leave the enclosing function.
+#[derive(Debug, Clone)]
+pub enum Node {
+    Seq(Vec<Node>),
+    If {
+        cond: Cond,
+        then: Box<Node>,
+        els: Box<Node>,
+    },
+    /// A call is evaluated here (its effect, its guarantee).
+    Call(CallIx),
+    Return(Option<Val>),
+    Throw,
+    Loop(Box<Node>),
+    Try {
+        body: Box<Node>,
+        handler: Option<Box<Node>>,
+        finalizer: Option<Box<Node>>,
+    },
+    /// A nested function body (callback) evaluated in place.
+    Nested(Box<Node>),
+}
+
+/// What an expression is, as far as authentication cares.
+#[derive(Debug, Clone, Default)]
+pub struct Val {
+    pub head: Head,
+    /// Local names referenced anywhere inside (callbacks included).
+    pub refs: Vec<Atom>,
+    /// Reads `process.env`.
+    pub env: bool,
+    /// Computes an HMAC or signature.
+    pub hmac: bool,
+    /// Contains a call other than `new X(...)` (its result may carry data).
+    pub calls: bool,
+    pub span: Sp,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum Head {
+    /// The (possibly awaited) result of a call.
+    Call(CallIx),
+    /// A local name, or a member path on it (`x`, `x.y`, `x?.y`, `x!`).
+    Name(Atom),
+    /// `null`, `undefined`, `false`, `void 0`, `0`, `""`.
+    Nullish,
+    /// A literal that is never nullish.
+    Lit,
+    /// A boolean-valued test (comparison, `!x`, `a && b`).
+    Cond(Box<Cond>),
+    /// `a ?? b` / `a || b` where `b` is not nullish: never nullish.
+    Defaulted,
+    #[default]
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Truthy(Val),
+    Not(Box<Cond>),
+    And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+    /// `l == r`, `l === r` (negated: `!=`, `!==`).
+    Eq {
+        l: Val,
+        r: Val,
+        negated: bool,
+    },
+    Unknown,
+}
+
+/// Who a call goes to, before resolution across modules.
+#[derive(Debug, Clone)]
+pub enum Callee {
+    /// `ctx.a.b(...)`: the path after the Convex ctx.
+    Ctx(Vec<Atom>),
+    /// `f(...)`: a local, imported or global name.
+    Name(Atom),
+    /// `obj.a.b(...)` on a local, imported or global name.
+    Member(Atom, Vec<Atom>),
+    /// `call(...).a.b(...)`: a method on another call's result.
+    Method(CallIx, Vec<Atom>),
+    Dynamic,
+}
+
+/// How a call's result is used where the call is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultUse {
+    /// An expression statement: the value is thrown away.
+    Discarded,
+    /// Assigned to a name (see the function's bindings).
+    Bound,
+    /// Tested by a condition, returned, defaulted or passed on whole.
+    Handled,
+    /// Dereferenced with `!` or `.` without a null check.
+    Dereferenced,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    pub callee: Callee,
+    pub span: Sp,
+    /// The callee expression's span (for labels).
+    pub callee_span: Sp,
+    pub is_new: bool,
+    /// `await`ed, or returned from an async function, so a rejection propagates.
+    pub awaited: bool,
+    /// Some argument is the Convex ctx.
+    pub passes_ctx: bool,
+    /// Arguments that are whole local names.
+    pub name_args: Vec<Atom>,
+    /// An argument reads `process.env` or an HMAC (for `timingSafeEqual`).
+    pub secret_arg: bool,
+    /// First string-literal argument (`crypto.subtle.verify("HMAC", ..)`).
+    pub first_str: Option<Atom>,
+    pub result: ResultUse,
+}
+
+/// How a local name is used (for null-check tracking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseKind {
+    /// Appears in a test, `?.`, `??`, returned, or passed on whole.
+    Handled,
+    /// `x!` or `x.y` without a preceding check.
+    Dereferenced,
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+pub struct Use {
+    pub name: Atom,
+    pub kind: UseKind,
+    pub span: Sp,
+}
+
+/// One function-like definition, lowered.
+#[derive(Debug, Clone, Default)]
+pub struct FnBody {
+    /// Display name: `requireUser`, `Auth.requireUser`, `handler`.
+    pub name: Atom,
+    pub span: Sp,
+    pub is_async: bool,
+    pub body: Option<Node>,
+    pub calls: Vec<CallSite>,
+    /// `const x = v` and `x = v` (a name may be bound more than once).
+    pub bindings: Vec<(Atom, Val)>,
+    pub uses: Vec<Use>,
+}
+
+impl FnBody {
+    pub fn call(&self, ix: CallIx) -> Option<&CallSite> {
+        self.calls.get(ix as usize)
+    }
+}

@@ -1,0 +1,1358 @@
+//! The one pass over a module's AST: lowers every function-like definition to
+//! the IR in `ir.rs` and records the module's imports, exports, Convex
+//! registrations and HTTP routes. Nothing of the AST survives it.
+
+use swc_atoms::Atom;
+use swc_common::{Span, Spanned};
+use swc_ecma_ast::*;
+
+use super::convex;
+use super::facts::{
+    CustomDef, FileFacts, FnRef, Import as ImportFact, ImportKind, Registration, Route,
+    RouteHandler, Top,
+};
+use super::ir::{
+    CallIx, CallSite, Callee as IrCallee, Cond, FnBody, FnIx, Head, Node, ResultUse, Sp, Use,
+    UseKind, Val,
+};
+
+/// Expressions nested deeper than this are summarised as opaque, so hostile
+/// input cannot exhaust the stack.
+const MAX_DEPTH: u32 = 256;
+
+pub fn sp(span: Span) -> Sp {
+    // swc positions start at 1; 0 is its "dummy" position.
+    Sp {
+        lo: span.lo.0.saturating_sub(1),
+        hi: span.hi.0.saturating_sub(1),
+    }
+}
+
+fn atom(s: &str) -> Atom {
+    Atom::from(s)
+}
+
+fn str_value(s: &Str) -> Atom {
+    s.value.to_atom_lossy().into_owned()
+}
+
+fn export_name(n: &ModuleExportName) -> Atom {
+    match n {
+        ModuleExportName::Ident(i) => i.sym.clone(),
+        ModuleExportName::Str(s) => str_value(s),
+    }
+}
+
+fn prop_name(p: &PropName) -> Option<Atom> {
+    match p {
+        PropName::Ident(i) => Some(i.sym.clone()),
+        PropName::Str(s) => Some(str_value(s)),
+        _ => None,
+    }
+}
+
+/// Strip wrappers that do not change a value: parens and type assertions.
+fn peel(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => peel(&p.expr),
+        Expr::TsAs(a) => peel(&a.expr),
+        Expr::TsSatisfies(a) => peel(&a.expr),
+        Expr::TsConstAssertion(a) => peel(&a.expr),
+        Expr::TsTypeAssertion(a) => peel(&a.expr),
+        Expr::TsInstantiation(a) => peel(&a.expr),
+        _ => e,
+    }
+}
+
+/// `a.b.c` as (root name, [b, c]); None for anything else.
+fn member_path(e: &Expr) -> Option<(Atom, Vec<Atom>)> {
+    match peel(e) {
+        Expr::Ident(i) => Some((i.sym.clone(), Vec::new())),
+        Expr::Member(m) => member_expr_path(m),
+        Expr::OptChain(o) => match &*o.base {
+            OptChainBase::Member(m) => member_expr_path(m),
+            OptChainBase::Call(_) => None,
+        },
+        _ => None,
+    }
+}
+
+fn member_expr_path(m: &MemberExpr) -> Option<(Atom, Vec<Atom>)> {
+    let (root, mut path) = member_path(&m.obj)?;
+    match &m.prop {
+        MemberProp::Ident(p) => path.push(p.sym.clone()),
+        MemberProp::Computed(c) => match peel(&c.expr) {
+            Expr::Lit(Lit::Str(s)) => path.push(str_value(s)),
+            _ => return None,
+        },
+        MemberProp::PrivateName(_) => return None,
+    }
+    Some((root, path))
+}
+
+fn fn_ref(e: &Expr) -> Option<FnRef> {
+    let (root, path) = member_path(e)?;
+    Some(if path.is_empty() {
+        FnRef::Name(root)
+    } else {
+        FnRef::Member(root, path)
+    })
+}
+
+/// A function-like node, borrowed.
+#[derive(Clone, Copy)]
+enum FnLike<'a> {
+    Function(&'a Function),
+    Arrow(&'a ArrowExpr),
+}
+
+impl<'a> FnLike<'a> {
+    fn of(e: &'a Expr) -> Option<Self> {
+        match peel(e) {
+            Expr::Fn(f) => Some(FnLike::Function(&f.function)),
+            Expr::Arrow(a) => Some(FnLike::Arrow(a)),
+            _ => None,
+        }
+    }
+
+    fn span(self) -> Span {
+        match self {
+            FnLike::Function(f) => f.span,
+            FnLike::Arrow(a) => a.span,
+        }
+    }
+
+    fn is_async(self) -> bool {
+        match self {
+            FnLike::Function(f) => f.is_async,
+            FnLike::Arrow(a) => a.is_async,
+        }
+    }
+
+    fn params(self) -> Vec<&'a Pat> {
+        match self {
+            FnLike::Function(f) => f.params.iter().map(|p| &p.pat).collect(),
+            FnLike::Arrow(a) => a.params.iter().collect(),
+        }
+    }
+}
+
+pub fn lower_module(module: &Module) -> FileFacts {
+    let mut lw = ModuleLowerer {
+        facts: FileFacts::default(),
+    };
+    for item in &module.body {
+        if let ModuleItem::ModuleDecl(ModuleDecl::Import(decl)) = item {
+            lw.import(decl);
+        }
+    }
+    for item in &module.body {
+        lw.item(item);
+    }
+    lw.facts
+}
+
+struct ModuleLowerer {
+    facts: FileFacts,
+}
+
+impl ModuleLowerer {
+    fn import(&mut self, decl: &ImportDecl) {
+        if decl.type_only {
+            return;
+        }
+        let source = str_value(&decl.src);
+        for spec in &decl.specifiers {
+            let (local, kind) = match spec {
+                ImportSpecifier::Named(n) => {
+                    if n.is_type_only {
+                        continue;
+                    }
+                    let imported = n
+                        .imported
+                        .as_ref()
+                        .map(export_name)
+                        .unwrap_or_else(|| n.local.sym.clone());
+                    (n.local.sym.clone(), ImportKind::Named(imported))
+                }
+                ImportSpecifier::Default(d) => (d.local.sym.clone(), ImportKind::Default),
+                ImportSpecifier::Namespace(n) => (n.local.sym.clone(), ImportKind::Namespace),
+            };
+            self.facts.imports.push(ImportFact {
+                local,
+                source: source.clone(),
+                kind,
+            });
+        }
+    }
+
+    fn item(&mut self, item: &ModuleItem) {
+        match item {
+            ModuleItem::ModuleDecl(decl) => self.module_decl(decl),
+            ModuleItem::Stmt(Stmt::Decl(decl)) => self.decl(decl, false),
+            ModuleItem::Stmt(Stmt::Expr(e)) => self.top_expr_stmt(&e.expr),
+            ModuleItem::Stmt(_) => {}
+        }
+    }
+
+    fn module_decl(&mut self, decl: &ModuleDecl) {
+        match decl {
+            ModuleDecl::ExportDecl(e) => self.decl(&e.decl, true),
+            ModuleDecl::ExportNamed(named) => {
+                for spec in &named.specifiers {
+                    let ExportSpecifier::Named(n) = spec else {
+                        continue;
+                    };
+                    if n.is_type_only {
+                        continue;
+                    }
+                    let orig = export_name(&n.orig);
+                    let exported = n.exported.as_ref().map(export_name).unwrap_or(orig.clone());
+                    match &named.src {
+                        Some(src) => self.facts.reexports.push((exported, str_value(src), orig)),
+                        None => self.facts.exports.push((exported, orig)),
+                    }
+                }
+            }
+            ModuleDecl::ExportAll(all) => self.facts.star_exports.push(str_value(&all.src)),
+            ModuleDecl::ExportDefaultExpr(e) => {
+                let name = atom("default");
+                self.binding(&name, &e.expr, sp(e.span), true);
+            }
+            ModuleDecl::ExportDefaultDecl(d) => {
+                if let DefaultDecl::Fn(f) = &d.decl {
+                    let ix = self.lower_fn(FnLike::Function(&f.function), "default", false);
+                    self.facts.top.push((atom("default"), Top::Fn(ix)));
+                    self.facts.exports.push((atom("default"), atom("default")));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn decl(&mut self, decl: &Decl, exported: bool) {
+        match decl {
+            Decl::Fn(f) => {
+                let name = f.ident.sym.clone();
+                let ix = self.lower_fn(FnLike::Function(&f.function), &name, false);
+                self.facts.top.push((name.clone(), Top::Fn(ix)));
+                if exported {
+                    self.facts.exports.push((name.clone(), name));
+                }
+            }
+            Decl::Var(var) => {
+                for d in &var.decls {
+                    match &d.name {
+                        Pat::Ident(id) => {
+                            let name = id.id.sym.clone();
+                            if let Some(init) = &d.init {
+                                self.binding(&name, init, sp(id.id.span), false);
+                            } else {
+                                self.facts.top.push((name.clone(), Top::Other));
+                            }
+                            if exported {
+                                self.facts.exports.push((name.clone(), name));
+                            }
+                        }
+                        // `export const { signIn, store } = convexAuth(...)`: library
+                        // endpoints, not functions this project wrote.
+                        other => {
+                            for name in pat_names(other) {
+                                self.facts.top.push((name.clone(), Top::Other));
+                                if exported {
+                                    self.facts.exports.push((name.clone(), name));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A top-level binding `name = init` (or `export default init`).
+    fn binding(&mut self, name: &Atom, init: &Expr, name_span: Sp, is_default: bool) {
+        let init = peel(init);
+        let top = match init {
+            Expr::Fn(_) | Expr::Arrow(_) => match FnLike::of(init) {
+                Some(f) => Top::Fn(self.lower_fn(f, name, false)),
+                None => Top::Other,
+            },
+            Expr::Object(obj) => self.object(name, obj),
+            Expr::Call(call) => self.top_call(name, call, name_span),
+            Expr::New(new) => match fn_ref(&new.callee) {
+                Some(r) => Top::Made(r),
+                None => Top::Other,
+            },
+            Expr::Ident(_) | Expr::Member(_) => match fn_ref(init) {
+                Some(r) => Top::Alias(r),
+                None => Top::Other,
+            },
+            _ => Top::Other,
+        };
+        self.facts.top.push((name.clone(), top));
+        if is_default {
+            self.facts.exports.push((name.clone(), name.clone()));
+        }
+    }
+
+    fn object(&mut self, name: &Atom, obj: &ObjectLit) -> Top {
+        let mut methods = Vec::new();
+        for prop in &obj.props {
+            let PropOrSpread::Prop(prop) = prop else {
+                continue;
+            };
+            let (key, f) = match &**prop {
+                Prop::Method(m) => (prop_name(&m.key), Some(FnLike::Function(&m.function))),
+                Prop::KeyValue(kv) => (prop_name(&kv.key), FnLike::of(&kv.value)),
+                _ => (None, None),
+            };
+            if let (Some(key), Some(f)) = (key, f) {
+                let display = format!("{name}.{key}");
+                let ix = self.lower_fn(f, &display, false);
+                methods.push((key, ix));
+            }
+        }
+        if methods.is_empty() {
+            Top::Other
+        } else {
+            Top::Object(methods)
+        }
+    }
+
+    fn is_custom_factory(&self, callee: &str) -> bool {
+        self.facts.import(callee).is_some_and(|i| {
+            convex::is_custom_functions_module(&i.source)
+                && matches!(&i.kind, ImportKind::Named(n) if convex::is_custom_factory(n))
+        })
+    }
+
+    fn top_call(&mut self, name: &Atom, call: &CallExpr, name_span: Sp) -> Top {
+        let Callee::Expr(callee) = &call.callee else {
+            return Top::Other;
+        };
+        let Some(callee_ref) = fn_ref(callee) else {
+            return Top::Other;
+        };
+        if let FnRef::Name(f) = &callee_ref {
+            if self.is_custom_factory(f) {
+                return self.custom_def(call);
+            }
+            if let Some(arg) = call.args.first() {
+                let arg = peel(&arg.expr);
+                if matches!(arg, Expr::Object(_) | Expr::Fn(_) | Expr::Arrow(_))
+                    || (call.args.len() == 1 && matches!(arg, Expr::Ident(_)))
+                {
+                    let (handler, has_args) = self.config(name, arg);
+                    let reg = Registration {
+                        local: name.clone(),
+                        builder: f.clone(),
+                        name_span,
+                        builder_span: sp(callee.span()),
+                        handler,
+                        has_args,
+                    };
+                    self.facts.registrations.push(reg);
+                    return Top::Reg(self.facts.registrations.len() - 1);
+                }
+            }
+        }
+        Top::Made(callee_ref)
+    }
+
+    /// The handler and `args` presence of a builder's argument.
+    fn config(&mut self, name: &Atom, arg: &Expr) -> (Option<FnRef>, bool) {
+        if let Some(f) = FnLike::of(arg) {
+            return (Some(FnRef::Inline(self.lower_fn(f, name, true))), false);
+        }
+        let Expr::Object(obj) = arg else {
+            return (fn_ref(arg), false);
+        };
+        let mut handler = None;
+        let mut has_args = false;
+        for prop in &obj.props {
+            let PropOrSpread::Prop(prop) = prop else {
+                continue;
+            };
+            match &**prop {
+                Prop::KeyValue(kv) => match prop_name(&kv.key).as_deref() {
+                    Some("handler") => {
+                        handler = match FnLike::of(&kv.value) {
+                            Some(f) => Some(FnRef::Inline(self.lower_fn(f, name, true))),
+                            None => fn_ref(&kv.value),
+                        }
+                    }
+                    Some("args") => has_args = true,
+                    _ => {}
+                },
+                Prop::Method(m) if prop_name(&m.key).as_deref() == Some("handler") => {
+                    let f = FnLike::Function(&m.function);
+                    handler = Some(FnRef::Inline(self.lower_fn(f, name, true)));
+                }
+                Prop::Shorthand(id) if id.sym == "handler" => {
+                    handler = Some(FnRef::Name(id.sym.clone()))
+                }
+                Prop::Shorthand(id) if id.sym == "args" => has_args = true,
+                _ => {}
+            }
+        }
+        (handler, has_args)
+    }
+
+    /// `customQuery(base, customCtx(fn))` or `customQuery(base, { args, input })`.
+    fn custom_def(&mut self, call: &CallExpr) -> Top {
+        let Some(base) = call.args.first().and_then(|a| fn_ref(&a.expr)) else {
+            return Top::Other;
+        };
+        let base = match base {
+            FnRef::Name(n) => n,
+            _ => return Top::Other,
+        };
+        let customisation = call
+            .args
+            .get(1)
+            .and_then(|a| self.customisation(peel(&a.expr)));
+        Top::Custom(CustomDef {
+            base,
+            customisation,
+            span: sp(call.span),
+        })
+    }
+
+    fn customisation(&mut self, e: &Expr) -> Option<FnRef> {
+        match e {
+            // customCtx(fn): the only argument is the customisation.
+            Expr::Call(c) => {
+                let arg = peel(&c.args.first()?.expr);
+                match FnLike::of(arg) {
+                    Some(f) => Some(FnRef::Inline(self.lower_fn(f, "customCtx", true))),
+                    None => fn_ref(arg),
+                }
+            }
+            Expr::Object(obj) => obj.props.iter().find_map(|p| {
+                let PropOrSpread::Prop(prop) = p else {
+                    return None;
+                };
+                match &**prop {
+                    Prop::KeyValue(kv) if prop_name(&kv.key).as_deref() == Some("input") => {
+                        match FnLike::of(&kv.value) {
+                            Some(f) => Some(FnRef::Inline(self.lower_fn(f, "input", true))),
+                            None => fn_ref(&kv.value),
+                        }
+                    }
+                    Prop::Method(m) if prop_name(&m.key).as_deref() == Some("input") => Some(
+                        FnRef::Inline(self.lower_fn(FnLike::Function(&m.function), "input", true)),
+                    ),
+                    Prop::Shorthand(id) if id.sym == "input" => Some(FnRef::Name(id.sym.clone())),
+                    _ => None,
+                }
+            }),
+            _ => fn_ref(e),
+        }
+    }
+
+    /// Top-level statements: `http.route({ path, method, handler })`.
+    fn top_expr_stmt(&mut self, e: &Expr) {
+        let Expr::Call(call) = peel(e) else {
+            return;
+        };
+        let Callee::Expr(callee) = &call.callee else {
+            return;
+        };
+        let Some((router, path)) = member_path(callee) else {
+            return;
+        };
+        if path.len() != 1 || path.first().map(|p| p.as_str()) != Some("route") {
+            return;
+        }
+        if !matches!(self.facts.top(&router), Some(Top::Made(FnRef::Name(n))) if self.is_http_router(n))
+        {
+            return;
+        }
+        let Some(Expr::Object(obj)) = call.args.first().map(|a| peel(&a.expr)) else {
+            return;
+        };
+        let mut method = atom("?");
+        let mut route_path = atom("?");
+        let mut handler = None;
+        for prop in &obj.props {
+            let PropOrSpread::Prop(prop) = prop else {
+                continue;
+            };
+            let Prop::KeyValue(kv) = &**prop else {
+                if let Prop::Shorthand(id) = &**prop {
+                    if id.sym == "handler" {
+                        handler = Some(RouteHandler::Ref(FnRef::Name(id.sym.clone())));
+                    }
+                }
+                continue;
+            };
+            let value = peel(&kv.value);
+            match prop_name(&kv.key).as_deref() {
+                Some("method") => {
+                    if let Expr::Lit(Lit::Str(s)) = value {
+                        method = str_value(s);
+                    }
+                }
+                Some(k @ ("path" | "pathPrefix")) => {
+                    route_path = match value {
+                        Expr::Lit(Lit::Str(s)) => str_value(s),
+                        Expr::Tpl(t) if t.exprs.is_empty() => t
+                            .quasis
+                            .first()
+                            .map(|q| q.raw.clone())
+                            .unwrap_or_else(|| atom("?")),
+                        _ => atom("?"),
+                    };
+                    if k == "pathPrefix" {
+                        route_path = atom(&format!("{route_path}*"));
+                    }
+                }
+                Some("handler") => handler = self.route_handler(value, &method),
+                _ => {}
+            }
+        }
+        if let Some(handler) = handler {
+            self.facts.routes.push(Route {
+                method,
+                path: route_path,
+                span: sp(callee.span()),
+                handler,
+            });
+        }
+    }
+
+    fn route_handler(&mut self, value: &Expr, method: &Atom) -> Option<RouteHandler> {
+        if let Expr::Call(c) = value {
+            let Callee::Expr(b) = &c.callee else {
+                return None;
+            };
+            let Some(FnRef::Name(builder)) = fn_ref(b) else {
+                return None;
+            };
+            let arg = c.args.first().map(|a| peel(&a.expr));
+            let handler = match arg.and_then(FnLike::of) {
+                Some(f) => Some(FnRef::Inline(self.lower_fn(f, method, true))),
+                None => arg.and_then(fn_ref),
+            };
+            return Some(RouteHandler::Inline {
+                builder,
+                builder_span: sp(b.span()),
+                handler,
+            });
+        }
+        fn_ref(value).map(RouteHandler::Ref)
+    }
+
+    fn is_http_router(&self, maker: &str) -> bool {
+        self.facts.import(maker).is_some_and(|i| {
+            i.source == "convex/server"
+                && matches!(&i.kind, ImportKind::Named(n) if n == "httpRouter")
+        })
+    }
+
+    fn lower_fn(&mut self, f: FnLike<'_>, name: &str, ctx_first: bool) -> FnIx {
+        let body = BodyLowerer::lower(f, name, ctx_first);
+        self.facts.fns.push(body);
+        (self.facts.fns.len() - 1) as FnIx
+    }
+}
+
+/// Every name a pattern binds.
+fn pat_names(p: &Pat) -> Vec<Atom> {
+    let mut out = Vec::new();
+    collect_pat_names(p, &mut out);
+    out
+}
+
+fn collect_pat_names(p: &Pat, out: &mut Vec<Atom>) {
+    match p {
+        Pat::Ident(i) => out.push(i.id.sym.clone()),
+        Pat::Array(a) => a
+            .elems
+            .iter()
+            .flatten()
+            .for_each(|e| collect_pat_names(e, out)),
+        Pat::Rest(r) => collect_pat_names(&r.arg, out),
+        Pat::Object(o) => {
+            for prop in &o.props {
+                match prop {
+                    ObjectPatProp::KeyValue(kv) => collect_pat_names(&kv.value, out),
+                    ObjectPatProp::Assign(a) => out.push(a.key.id.sym.clone()),
+                    ObjectPatProp::Rest(r) => collect_pat_names(&r.arg, out),
+                }
+            }
+        }
+        Pat::Assign(a) => collect_pat_names(&a.left, out),
+        Pat::Invalid(_) | Pat::Expr(_) => {}
+    }
+}
+
+/// Is a parameter's type a Convex context (`QueryCtx`, `GenericMutationCtx<DM>`, ...)?
+fn is_ctx_type(p: &Pat) -> bool {
+    let ann = match p {
+        Pat::Ident(i) => i.type_ann.as_ref(),
+        Pat::Object(o) => o.type_ann.as_ref(),
+        _ => None,
+    };
+    let Some(ann) = ann else {
+        return false;
+    };
+    match &*ann.type_ann {
+        TsType::TsTypeRef(r) => {
+            let name = match &r.type_name {
+                TsEntityName::Ident(i) => i.sym.clone(),
+                TsEntityName::TsQualifiedName(q) => q.right.sym.clone(),
+            };
+            name.ends_with("Ctx") || name.ends_with("Context")
+        }
+        TsType::TsUnionOrIntersectionType(_) => true,
+        _ => false,
+    }
+}
+
+/// Lowers one function body: builds its call table, bindings, uses and tree.
+struct BodyLowerer {
+    out: FnBody,
+    /// Names that stand for the Convex ctx or a part of it: (name, path in ctx).
+    ctx_aliases: Vec<(Atom, Vec<Atom>)>,
+    depth: u32,
+}
+
+impl BodyLowerer {
+    fn lower(f: FnLike<'_>, name: &str, ctx_first: bool) -> FnBody {
+        let mut lw = BodyLowerer {
+            out: FnBody {
+                name: atom(name),
+                span: sp(f.span()),
+                is_async: f.is_async(),
+                ..FnBody::default()
+            },
+            ctx_aliases: vec![(atom("ctx"), Vec::new())],
+            depth: 0,
+        };
+        for (i, p) in f.params().into_iter().enumerate() {
+            let is_ctx = (i == 0 && ctx_first) || is_ctx_type(p);
+            lw.param(p, is_ctx);
+        }
+        let body = match f {
+            FnLike::Function(func) => func.body.as_ref().map(|b| lw.stmts(&b.stmts)),
+            FnLike::Arrow(a) => Some(lw.arrow_body(&a.body)),
+        };
+        lw.out.body = body;
+        lw.out
+    }
+
+    fn param(&mut self, p: &Pat, is_ctx: bool) {
+        let p = match p {
+            Pat::Assign(a) => &*a.left,
+            p => p,
+        };
+        match p {
+            Pat::Ident(i) if is_ctx || i.id.sym == "ctx" => {
+                self.ctx_aliases.push((i.id.sym.clone(), Vec::new()));
+            }
+            Pat::Object(o) if is_ctx => self.destructure_ctx(o, &[]),
+            _ => {}
+        }
+    }
+
+    /// `{ db, auth: a }` taken from ctx (or a part of it) become aliases.
+    fn destructure_ctx(&mut self, o: &ObjectPat, prefix: &[Atom]) {
+        for prop in &o.props {
+            match prop {
+                ObjectPatProp::Assign(a) => {
+                    let mut path = prefix.to_vec();
+                    path.push(a.key.id.sym.clone());
+                    self.ctx_aliases.push((a.key.id.sym.clone(), path));
+                }
+                ObjectPatProp::KeyValue(kv) => {
+                    let Some(key) = prop_name(&kv.key) else {
+                        continue;
+                    };
+                    let mut path = prefix.to_vec();
+                    path.push(key);
+                    match &*kv.value {
+                        Pat::Ident(i) => self.ctx_aliases.push((i.id.sym.clone(), path)),
+                        Pat::Object(inner) => self.destructure_ctx(inner, &path),
+                        _ => {}
+                    }
+                }
+                ObjectPatProp::Rest(_) => {}
+            }
+        }
+    }
+
+    fn ctx_path(&self, name: &str) -> Option<&[Atom]> {
+        self.ctx_aliases
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_slice())
+    }
+
+    fn arrow_body(&mut self, body: &ArrowFunctionBody) -> Node {
+        match body {
+            ArrowFunctionBody::FunctionBody(b) => self.stmts(&b.stmts),
+            ArrowFunctionBody::Expr(e) => {
+                let mut out = Vec::new();
+                let v = self.expr(e, ResultUse::Handled, &mut out);
+                self.returned(Some(&v));
+                out.push(Node::Return(Some(v)));
+                Node::Seq(out)
+            }
+        }
+    }
+
+    /// A returned promise rejects in the caller, as if awaited here.
+    fn returned(&mut self, v: Option<&Val>) {
+        if let Some(Head::Call(ix)) = v.map(|v| &v.head) {
+            if let Some(c) = self.out.calls.get_mut(*ix as usize) {
+                c.awaited = true;
+                self.out.is_async = true;
+            }
+        }
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) -> Node {
+        let mut out = Vec::new();
+        for s in stmts {
+            self.stmt(s, &mut out);
+        }
+        Node::Seq(out)
+    }
+
+    fn block(&mut self, s: &Stmt) -> Node {
+        let mut out = Vec::new();
+        self.stmt(s, &mut out);
+        Node::Seq(out)
+    }
+
+    fn stmt(&mut self, s: &Stmt, out: &mut Vec<Node>) {
+        if self.depth > MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.stmt_inner(s, out);
+        self.depth -= 1;
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt, out: &mut Vec<Node>) {
+        match s {
+            Stmt::Block(b) => out.push(self.stmts(&b.stmts)),
+            Stmt::Expr(e) => {
+                self.expr(&e.expr, ResultUse::Discarded, out);
+            }
+            Stmt::Decl(Decl::Var(var)) => self.var_decl(var, out),
+            Stmt::Decl(_) => {}
+            Stmt::Return(r) => {
+                let v = r
+                    .arg
+                    .as_ref()
+                    .map(|a| self.expr(a, ResultUse::Handled, out));
+                self.returned(v.as_ref());
+                out.push(Node::Return(v));
+            }
+            Stmt::Throw(t) => {
+                self.expr(&t.arg, ResultUse::Other, out);
+                out.push(Node::Throw);
+            }
+            Stmt::If(i) => {
+                let cond = self.test(&i.test, out);
+                let then = Box::new(self.block(&i.cons));
+                let els = Box::new(match &i.alt {
+                    Some(alt) => self.block(alt),
+                    None => Node::Seq(Vec::new()),
+                });
+                out.push(Node::If { cond, then, els });
+            }
+            Stmt::Try(t) => {
+                let body = Box::new(self.stmts(&t.block.stmts));
+                let handler = t
+                    .handler
+                    .as_ref()
+                    .map(|h| Box::new(self.stmts(&h.body.stmts)));
+                let finalizer = t.finalizer.as_ref().map(|f| Box::new(self.stmts(&f.stmts)));
+                out.push(Node::Try {
+                    body,
+                    handler,
+                    finalizer,
+                });
+            }
+            Stmt::While(w) => {
+                let mut inner = Vec::new();
+                self.test(&w.test, out);
+                self.stmt(&w.body, &mut inner);
+                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+            }
+            Stmt::DoWhile(w) => {
+                self.stmt(&w.body, out);
+                self.test(&w.test, out);
+            }
+            Stmt::For(f) => {
+                match &f.init {
+                    Some(VarDeclOrExpr::VarDecl(v)) => self.var_decl(v, out),
+                    Some(VarDeclOrExpr::Expr(e)) => {
+                        self.expr(e, ResultUse::Other, out);
+                    }
+                    None => {}
+                }
+                let mut inner = Vec::new();
+                if let Some(t) = &f.test {
+                    self.test(t, &mut inner);
+                }
+                self.stmt(&f.body, &mut inner);
+                if let Some(u) = &f.update {
+                    self.expr(u, ResultUse::Other, &mut inner);
+                }
+                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+            }
+            Stmt::ForOf(f) => {
+                self.expr(&f.right, ResultUse::Other, out);
+                let mut inner = Vec::new();
+                self.stmt(&f.body, &mut inner);
+                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+            }
+            Stmt::ForIn(f) => {
+                self.expr(&f.right, ResultUse::Other, out);
+                let mut inner = Vec::new();
+                self.stmt(&f.body, &mut inner);
+                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+            }
+            Stmt::Switch(sw) => {
+                self.expr(&sw.discriminant, ResultUse::Handled, out);
+                // Each case may be where control enters; fallthrough is ignored.
+                for case in &sw.cases {
+                    if let Some(t) = &case.test {
+                        self.expr(t, ResultUse::Handled, out);
+                    }
+                    let body = self.stmts(&case.cons);
+                    out.push(Node::If {
+                        cond: Cond::Unknown,
+                        then: Box::new(body),
+                        els: Box::new(Node::Seq(Vec::new())),
+                    });
+                }
+            }
+            Stmt::Labeled(l) => self.stmt(&l.body, out),
+            Stmt::With(w) => {
+                self.expr(&w.obj, ResultUse::Other, out);
+                self.stmt(&w.body, out);
+            }
+            Stmt::Empty(_) | Stmt::Debugger(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+        }
+    }
+
+    fn var_decl(&mut self, var: &VarDecl, out: &mut Vec<Node>) {
+        for d in &var.decls {
+            let Some(init) = &d.init else {
+                continue;
+            };
+            // `const { db } = ctx`: more ctx aliases, nothing else.
+            if let (Pat::Object(o), Expr::Ident(i)) = (&d.name, peel(init)) {
+                if let Some(prefix) = self.ctx_path(&i.sym).map(<[Atom]>::to_vec) {
+                    self.destructure_ctx(o, &prefix);
+                    continue;
+                }
+            }
+            if let (Pat::Ident(id), Some((root, path))) = (&d.name, member_path(init)) {
+                if let Some(prefix) = self.ctx_path(&root).map(<[Atom]>::to_vec) {
+                    let mut full = prefix;
+                    full.extend(path);
+                    self.ctx_aliases.push((id.id.sym.clone(), full));
+                    continue;
+                }
+            }
+            let v = self.expr(init, ResultUse::Bound, out);
+            for name in pat_names(&d.name) {
+                self.out.bindings.push((name, v.clone()));
+            }
+        }
+    }
+
+    /// Lowers a test expression: its effects go to `out`, its meaning is returned.
+    fn test(&mut self, e: &Expr, out: &mut Vec<Node>) -> Cond {
+        let v = self.expr(e, ResultUse::Handled, out);
+        cond_of(v)
+    }
+
+    fn record_use(&mut self, name: &Atom, mode: ResultUse, span: Span) {
+        let kind = match mode {
+            ResultUse::Handled => UseKind::Handled,
+            ResultUse::Dereferenced => UseKind::Dereferenced,
+            _ => UseKind::Plain,
+        };
+        self.out.uses.push(Use {
+            name: name.clone(),
+            kind,
+            span: sp(span),
+        });
+    }
+
+    fn expr(&mut self, e: &Expr, mode: ResultUse, out: &mut Vec<Node>) -> Val {
+        if self.depth > MAX_DEPTH {
+            return Val::default();
+        }
+        self.depth += 1;
+        let v = self.expr_inner(e, mode, out);
+        self.depth -= 1;
+        v
+    }
+
+    fn expr_inner(&mut self, e: &Expr, mode: ResultUse, out: &mut Vec<Node>) -> Val {
+        let span = sp(e.span());
+        let mut v = Val {
+            span,
+            ..Val::default()
+        };
+        match e {
+            Expr::Paren(p) => return self.expr(&p.expr, mode, out),
+            Expr::TsAs(a) => return self.expr(&a.expr, mode, out),
+            Expr::TsSatisfies(a) => return self.expr(&a.expr, mode, out),
+            Expr::TsConstAssertion(a) => return self.expr(&a.expr, mode, out),
+            Expr::TsTypeAssertion(a) => return self.expr(&a.expr, mode, out),
+            Expr::TsInstantiation(a) => return self.expr(&a.expr, mode, out),
+            Expr::TsNonNull(n) => return self.expr(&n.expr, ResultUse::Dereferenced, out),
+            Expr::Await(a) => {
+                let inner = self.expr(&a.arg, mode, out);
+                if let Head::Call(ix) = inner.head {
+                    if let Some(c) = self.out.calls.get_mut(ix as usize) {
+                        c.awaited = true;
+                    }
+                }
+                return inner;
+            }
+            Expr::Ident(i) => {
+                if i.sym == "undefined" {
+                    v.head = Head::Nullish;
+                } else {
+                    self.record_use(&i.sym, mode, i.span);
+                    v.head = Head::Name(i.sym.clone());
+                    v.refs.push(i.sym.clone());
+                }
+            }
+            Expr::Lit(l) => {
+                v.head = match l {
+                    Lit::Null(_) => Head::Nullish,
+                    Lit::Bool(b) if !b.value => Head::Nullish,
+                    Lit::Num(n) if n.value == 0.0 => Head::Nullish,
+                    Lit::Str(s) if s.value.is_empty() => Head::Nullish,
+                    _ => Head::Lit,
+                }
+            }
+            Expr::Tpl(t) => {
+                for x in &t.exprs {
+                    let inner = self.expr(x, ResultUse::Other, out);
+                    absorb(&mut v, inner);
+                }
+                v.head = Head::Lit;
+            }
+            Expr::TaggedTpl(t) => {
+                for x in &t.tpl.exprs {
+                    let inner = self.expr(x, ResultUse::Other, out);
+                    absorb(&mut v, inner);
+                }
+            }
+            Expr::Member(m) => return self.member(m, false, mode, out),
+            Expr::OptChain(o) => match &*o.base {
+                OptChainBase::Member(m) => return self.member(m, true, mode, out),
+                OptChainBase::Call(c) => {
+                    return self.call(&c.callee, &c.args, false, span, mode, out);
+                }
+            },
+            Expr::Call(c) => match &c.callee {
+                Callee::Expr(callee) => {
+                    // An immediately invoked function runs in place.
+                    if let Some(f) = FnLike::of(callee) {
+                        let nested = self.nested(f);
+                        out.push(nested);
+                        return v;
+                    }
+                    return self.call(callee, &c.args, false, span, mode, out);
+                }
+                Callee::Import(_) | Callee::Super(_) => {
+                    for a in &c.args {
+                        self.expr(&a.expr, ResultUse::Other, out);
+                    }
+                }
+            },
+            Expr::New(n) => {
+                let args = n.args.as_deref().unwrap_or(&[]);
+                return self.call(&n.callee, args, true, span, mode, out);
+            }
+            Expr::Unary(u) => {
+                let inner = self.expr(&u.arg, ResultUse::Handled, out);
+                v.head = match u.op {
+                    UnaryOp::Bang => {
+                        Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner.clone())))))
+                    }
+                    UnaryOp::Void => Head::Nullish,
+                    _ => Head::Other,
+                };
+                absorb(&mut v, inner);
+            }
+            Expr::Bin(b) => return self.binary(b, span, mode, out),
+            Expr::Cond(c) => {
+                let cond = self.test(&c.test, out);
+                let mut then = Vec::new();
+                let a = self.expr(&c.cons, mode, &mut then);
+                let mut els = Vec::new();
+                let b = self.expr(&c.alt, mode, &mut els);
+                out.push(Node::If {
+                    cond,
+                    then: Box::new(Node::Seq(then)),
+                    els: Box::new(Node::Seq(els)),
+                });
+                absorb(&mut v, a);
+                absorb(&mut v, b);
+            }
+            Expr::Assign(a) => {
+                let value = self.expr(&a.right, ResultUse::Bound, out);
+                match &a.left {
+                    AssignTarget::Simple(SimpleAssignTarget::Ident(id)) => {
+                        self.out.bindings.push((id.id.sym.clone(), value.clone()));
+                    }
+                    AssignTarget::Simple(SimpleAssignTarget::Member(m)) => {
+                        self.expr(&m.obj, ResultUse::Other, out);
+                    }
+                    _ => {}
+                }
+                return value;
+            }
+            Expr::Seq(s) => {
+                let mut last = Val::default();
+                for x in &s.exprs {
+                    last = self.expr(x, mode, out);
+                }
+                return last;
+            }
+            Expr::Array(a) => {
+                for el in a.elems.iter().flatten() {
+                    let inner = self.expr(&el.expr, ResultUse::Other, out);
+                    absorb(&mut v, inner);
+                }
+                v.head = Head::Lit;
+            }
+            Expr::Object(o) => {
+                for p in &o.props {
+                    match p {
+                        PropOrSpread::Spread(s) => {
+                            let inner = self.expr(&s.expr, ResultUse::Other, out);
+                            absorb(&mut v, inner);
+                        }
+                        PropOrSpread::Prop(prop) => match &**prop {
+                            Prop::KeyValue(kv) => {
+                                let inner = self.expr(&kv.value, ResultUse::Other, out);
+                                absorb(&mut v, inner);
+                            }
+                            Prop::Shorthand(id) => {
+                                self.record_use(&id.sym, ResultUse::Other, id.span);
+                                v.refs.push(id.sym.clone());
+                            }
+                            _ => {}
+                        },
+                    }
+                }
+                v.head = Head::Lit;
+            }
+            Expr::Arrow(_) | Expr::Fn(_) => {
+                if let Some(f) = FnLike::of(e) {
+                    out.push(self.nested(f));
+                }
+                v.head = Head::Lit;
+            }
+            Expr::Yield(y) => {
+                if let Some(a) = &y.arg {
+                    self.expr(a, ResultUse::Other, out);
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+
+    fn member(
+        &mut self,
+        m: &MemberExpr,
+        optional: bool,
+        _mode: ResultUse,
+        out: &mut Vec<Node>,
+    ) -> Val {
+        let span = sp(m.span);
+        if let Expr::Ident(root) = peel(&m.obj) {
+            if root.sym == "process" && matches!(&m.prop, MemberProp::Ident(p) if p.sym == "env") {
+                return Val {
+                    env: true,
+                    span,
+                    ..Val::default()
+                };
+            }
+        }
+        // `x.y` dereferences x unless it is `x?.y`, which handles null.
+        let obj_mode = if optional || is_opt_chain_obj(&m.obj) {
+            ResultUse::Handled
+        } else {
+            ResultUse::Dereferenced
+        };
+        let mut v = self.expr(&m.obj, obj_mode, out);
+        if let MemberProp::Computed(c) = &m.prop {
+            let inner = self.expr(&c.expr, ResultUse::Other, out);
+            v.refs.extend(inner.refs);
+            v.env |= inner.env;
+        }
+        v.span = span;
+        // A property of a call result or name keeps its head: `(await f()).user`.
+        if matches!(
+            v.head,
+            Head::Lit | Head::Nullish | Head::Cond(_) | Head::Defaulted
+        ) {
+            v.head = Head::Other;
+        }
+        v
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        callee: &Expr,
+        args: &[ExprOrSpread],
+        is_new: bool,
+        span: Sp,
+        mode: ResultUse,
+        out: &mut Vec<Node>,
+    ) -> Val {
+        let mut v = Val {
+            span,
+            ..Val::default()
+        };
+        let callee = peel(callee);
+        let resolved = match member_path(callee) {
+            Some((root, path)) => {
+                if let Some(prefix) = self.ctx_path(&root) {
+                    let mut full = prefix.to_vec();
+                    full.extend(path);
+                    IrCallee::Ctx(full)
+                } else if path.is_empty() {
+                    IrCallee::Name(root)
+                } else {
+                    // A method on a local value: `identity.email.toLowerCase()`.
+                    self.record_use(&root, ResultUse::Dereferenced, callee.span());
+                    v.refs.push(root.clone());
+                    IrCallee::Member(root, path)
+                }
+            }
+            None => self.method_callee(callee, &mut v, out),
+        };
+        let mut passes_ctx = false;
+        let mut secret_arg = false;
+        let mut name_args = Vec::new();
+        let mut first_str = None;
+        for (i, a) in args.iter().enumerate() {
+            let arg = peel(&a.expr);
+            if let Expr::Ident(id) = arg {
+                if self.ctx_path(&id.sym).is_some_and(<[Atom]>::is_empty) {
+                    passes_ctx = true;
+                    continue;
+                }
+                name_args.push(id.sym.clone());
+            }
+            if i == 0 {
+                if let Expr::Lit(Lit::Str(s)) = arg {
+                    first_str = Some(str_value(s));
+                }
+            }
+            let inner = self.expr(arg, ResultUse::Handled, out);
+            secret_arg |= inner.env || inner.hmac;
+            absorb(&mut v, inner);
+        }
+        if is_hmac_callee(&resolved) {
+            v.hmac = true;
+        }
+        let ix = self.out.calls.len() as CallIx;
+        self.out.calls.push(CallSite {
+            callee: resolved,
+            span,
+            callee_span: sp(callee.span()),
+            is_new,
+            awaited: false,
+            passes_ctx,
+            name_args,
+            secret_arg,
+            first_str,
+            result: mode,
+        });
+        out.push(Node::Call(ix));
+        v.head = Head::Call(ix);
+        v.calls |= !is_new;
+        v
+    }
+
+    /// `f().g()`, `new X().verify()`: a method on another call's result.
+    fn method_callee(&mut self, callee: &Expr, v: &mut Val, out: &mut Vec<Node>) -> IrCallee {
+        let mut path = Vec::new();
+        let mut cur = callee;
+        loop {
+            match peel(cur) {
+                Expr::Member(m) => {
+                    match &m.prop {
+                        MemberProp::Ident(p) => path.push(p.sym.clone()),
+                        _ => return self.dynamic(callee, v, out),
+                    }
+                    cur = &m.obj;
+                }
+                Expr::OptChain(o) => match &*o.base {
+                    OptChainBase::Member(m) => {
+                        match &m.prop {
+                            MemberProp::Ident(p) => path.push(p.sym.clone()),
+                            _ => return self.dynamic(callee, v, out),
+                        }
+                        cur = &m.obj;
+                    }
+                    OptChainBase::Call(_) => break,
+                },
+                _ => break,
+            }
+        }
+        path.reverse();
+        let base = self.expr(cur, ResultUse::Other, out);
+        let method = match base.head {
+            Head::Call(ix) if !path.is_empty() => IrCallee::Method(ix, path),
+            _ => IrCallee::Dynamic,
+        };
+        absorb(v, base);
+        method
+    }
+
+    fn dynamic(&mut self, callee: &Expr, v: &mut Val, out: &mut Vec<Node>) -> IrCallee {
+        let inner = self.expr(callee, ResultUse::Other, out);
+        absorb(v, inner);
+        IrCallee::Dynamic
+    }
+
+    fn binary(&mut self, b: &BinExpr, span: Sp, mode: ResultUse, out: &mut Vec<Node>) -> Val {
+        let mut v = Val {
+            span,
+            ..Val::default()
+        };
+        match b.op {
+            BinaryOp::LogicalAnd => {
+                let l = self.expr(&b.left, ResultUse::Handled, out);
+                let mut rhs = Vec::new();
+                let r = self.expr(&b.right, mode, &mut rhs);
+                let lc = cond_of(l.clone());
+                out.push(Node::If {
+                    cond: lc.clone(),
+                    then: Box::new(Node::Seq(rhs)),
+                    els: Box::new(Node::Seq(Vec::new())),
+                });
+                v.head = Head::Cond(Box::new(Cond::And(
+                    Box::new(lc),
+                    Box::new(cond_of(r.clone())),
+                )));
+                absorb(&mut v, l);
+                absorb(&mut v, r);
+            }
+            BinaryOp::LogicalOr | BinaryOp::NullishCoalescing => {
+                let l = self.expr(&b.left, ResultUse::Handled, out);
+                let mut rhs = Vec::new();
+                let r = self.expr(&b.right, mode, &mut rhs);
+                let lc = if b.op == BinaryOp::LogicalOr {
+                    cond_of(l.clone())
+                } else {
+                    Cond::Unknown
+                };
+                out.push(Node::If {
+                    cond: lc.clone(),
+                    then: Box::new(Node::Seq(Vec::new())),
+                    els: Box::new(Node::Seq(rhs)),
+                });
+                v.head = if matches!(r.head, Head::Lit | Head::Defaulted) {
+                    Head::Defaulted
+                } else if b.op == BinaryOp::LogicalOr {
+                    Head::Cond(Box::new(Cond::Or(
+                        Box::new(lc),
+                        Box::new(cond_of(r.clone())),
+                    )))
+                } else {
+                    Head::Other
+                };
+                absorb(&mut v, l);
+                absorb(&mut v, r);
+            }
+            BinaryOp::EqEq | BinaryOp::EqEqEq | BinaryOp::NotEq | BinaryOp::NotEqEq => {
+                let l = self.expr(&b.left, ResultUse::Handled, out);
+                let r = self.expr(&b.right, ResultUse::Handled, out);
+                let negated = matches!(b.op, BinaryOp::NotEq | BinaryOp::NotEqEq);
+                v.head = Head::Cond(Box::new(Cond::Eq {
+                    l: l.clone(),
+                    r: r.clone(),
+                    negated,
+                }));
+                absorb(&mut v, l);
+                absorb(&mut v, r);
+            }
+            _ => {
+                let l = self.expr(&b.left, ResultUse::Handled, out);
+                let r = self.expr(&b.right, ResultUse::Handled, out);
+                absorb(&mut v, l);
+                absorb(&mut v, r);
+                v.head = Head::Other;
+            }
+        }
+        v
+    }
+
+    /// A callback's body: evaluated where it is written; its `return`s stay inside.
+    fn nested(&mut self, f: FnLike<'_>) -> Node {
+        for p in f.params() {
+            if is_ctx_type(p) {
+                self.param(p, true);
+            }
+        }
+        let body = match f {
+            FnLike::Function(func) => match &func.body {
+                Some(b) => self.stmts(&b.stmts),
+                None => Node::Seq(Vec::new()),
+            },
+            FnLike::Arrow(a) => self.arrow_body(&a.body),
+        };
+        Node::Nested(Box::new(body))
+    }
+}
+
+fn is_opt_chain_obj(e: &Expr) -> bool {
+    matches!(peel(e), Expr::OptChain(_))
+}
+
+/// Merge what an operand contributes into the value of the whole expression.
+fn absorb(v: &mut Val, inner: Val) {
+    v.refs.extend(inner.refs);
+    v.calls |= inner.calls;
+    v.env |= inner.env;
+    v.hmac |= inner.hmac;
+}
+
+pub fn cond_of(v: Val) -> Cond {
+    match v.head {
+        Head::Cond(c) => *c,
+        _ => Cond::Truthy(v),
+    }
+}
+
+/// `createHmac(...)`, `crypto.subtle.sign(...)`: the value is a signature.
+fn is_hmac_callee(c: &IrCallee) -> bool {
+    let last = match c {
+        IrCallee::Name(n) => Some(n),
+        IrCallee::Member(_, p) | IrCallee::Method(_, p) => p.last(),
+        _ => None,
+    };
+    let Some(last) = last else {
+        return false;
+    };
+    match last.as_str() {
+        "createHmac" => true,
+        "sign" => matches!(c, IrCallee::Member(_, p) if p.iter().any(|s| s == "subtle")),
+        _ => false,
+    }
+}

@@ -1,0 +1,13 @@
+//! The semantic model rules query: per-file facts lowered from the AST once,
+//! the project that links them, and the analyses over it.
+
+pub mod analysis;
+pub mod convex;
+pub mod facts;
+pub mod ir;
+pub mod lower;
+pub mod project;
+
+pub use analysis::{Analysis, ConvexFn, Unchecked};
+pub use ir::Sp;
+pub use project::{ModIx, Module, Project};

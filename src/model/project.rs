@@ -1,0 +1,213 @@
+//! The project: every module's facts, and name resolution across modules
+//! (relative imports, re-exports, namespaces, objects of methods).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use swc_atoms::Atom;
+
+use super::convex::{self, Kind, LibItem, Visibility};
+use super::facts::{FileFacts, FnRef, ImportKind, Top};
+use super::ir::FnIx;
+
+/// Resolution gives up past this many hops (alias and re-export cycles).
+const MAX_HOPS: u32 = 32;
+
+pub type ModIx = usize;
+
+pub struct Module {
+    /// Path relative to the functions folder, without extension: `admin/users`.
+    pub id: String,
+    /// The path as the user would type it.
+    pub display: PathBuf,
+    pub facts: FileFacts,
+}
+
+/// What a name refers to, after following imports.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Fn(ModIx, FnIx),
+    /// A top-level object literal of functions.
+    Object(ModIx, Atom),
+    Namespace(ModIx),
+    Builder(Kind, Visibility),
+    Custom(ModIx, Atom),
+    Reg(ModIx, usize),
+    /// A value made by calling or constructing something (resolved maker).
+    Made(Box<Target>),
+    Lib(LibItem),
+    Unknown,
+}
+
+pub struct Project {
+    pub modules: Vec<Module>,
+    by_id: HashMap<String, ModIx>,
+}
+
+impl Project {
+    pub fn new(mut modules: Vec<Module>) -> Self {
+        modules.sort_by(|a, b| a.id.cmp(&b.id));
+        let by_id = modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
+        Project { modules, by_id }
+    }
+
+    pub fn module(&self, m: ModIx) -> Option<&Module> {
+        self.modules.get(m)
+    }
+
+    /// The module a relative import names, from module `from`.
+    pub fn resolve_module(&self, from: ModIx, source: &str) -> Option<ModIx> {
+        if !source.starts_with('.') {
+            return None;
+        }
+        let from_id = &self.module(from)?.id;
+        let mut parts: Vec<&str> = from_id.split('/').collect();
+        parts.pop();
+        for seg in source.split('/') {
+            match seg {
+                "." | "" => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                s => parts.push(s),
+            }
+        }
+        let joined = parts.join("/");
+        let base = strip_ext(&joined);
+        self.by_id
+            .get(base)
+            .or_else(|| self.by_id.get(&format!("{base}/index")))
+            .copied()
+    }
+
+    pub fn resolve_name(&self, m: ModIx, name: &str) -> Target {
+        self.resolve_name_hops(m, name, 0)
+    }
+
+    fn resolve_name_hops(&self, m: ModIx, name: &str, hops: u32) -> Target {
+        if hops > MAX_HOPS {
+            return Target::Unknown;
+        }
+        let Some(module) = self.module(m) else {
+            return Target::Unknown;
+        };
+        let facts = &module.facts;
+        if let Some(top) = facts.top(name) {
+            return match top {
+                Top::Fn(ix) => Target::Fn(m, *ix),
+                Top::Object(_) => Target::Object(m, Atom::from(name)),
+                Top::Reg(r) => Target::Reg(m, *r),
+                Top::Custom(_) => Target::Custom(m, Atom::from(name)),
+                Top::Made(maker) => {
+                    Target::Made(Box::new(self.resolve_ref_hops(m, maker, hops + 1)))
+                }
+                Top::Alias(r) => self.resolve_ref_hops(m, r, hops + 1),
+                Top::Other => Target::Unknown,
+            };
+        }
+        let Some(import) = facts.import(name) else {
+            return Target::Unknown;
+        };
+        if convex::is_generated_server(&import.source) {
+            return match &import.kind {
+                ImportKind::Named(n) => match convex::base_builder(n) {
+                    Some((k, v)) => Target::Builder(k, v),
+                    None => Target::Unknown,
+                },
+                _ => Target::Unknown,
+            };
+        }
+        if !import.source.starts_with('.') {
+            return match &import.kind {
+                ImportKind::Named(n) => Target::Lib(convex::lib_item(&import.source, n)),
+                _ => Target::Lib(LibItem::Other),
+            };
+        }
+        let Some(t) = self.resolve_module(m, &import.source) else {
+            return Target::Unknown;
+        };
+        match &import.kind {
+            ImportKind::Named(n) => self.resolve_export(t, n, hops + 1),
+            ImportKind::Default => self.resolve_export(t, "default", hops + 1),
+            ImportKind::Namespace => Target::Namespace(t),
+        }
+    }
+
+    fn resolve_export(&self, m: ModIx, name: &str, hops: u32) -> Target {
+        if hops > MAX_HOPS {
+            return Target::Unknown;
+        }
+        let Some(module) = self.module(m) else {
+            return Target::Unknown;
+        };
+        let facts = &module.facts;
+        if let Some(local) = facts.export_local(name) {
+            return self.resolve_name_hops(m, local, hops + 1);
+        }
+        for (exported, source, imported) in &facts.reexports {
+            if exported == name {
+                return match self.resolve_module(m, source) {
+                    Some(t) => self.resolve_export(t, imported, hops + 1),
+                    None => Target::Unknown,
+                };
+            }
+        }
+        for source in &facts.star_exports {
+            if let Some(t) = self.resolve_module(m, source) {
+                let found = self.resolve_export(t, name, hops + 1);
+                if !matches!(found, Target::Unknown) {
+                    return found;
+                }
+            }
+        }
+        Target::Unknown
+    }
+
+    pub fn resolve_ref(&self, m: ModIx, r: &FnRef) -> Target {
+        self.resolve_ref_hops(m, r, 0)
+    }
+
+    fn resolve_ref_hops(&self, m: ModIx, r: &FnRef, hops: u32) -> Target {
+        match r {
+            FnRef::Inline(ix) => Target::Fn(m, *ix),
+            FnRef::Name(n) => self.resolve_name_hops(m, n, hops),
+            FnRef::Member(root, path) => {
+                let base = self.resolve_name_hops(m, root, hops);
+                self.resolve_path(base, path, hops)
+            }
+        }
+    }
+
+    /// `base.a.b`: through namespaces and objects of methods.
+    pub fn resolve_path(&self, mut base: Target, path: &[Atom], hops: u32) -> Target {
+        for seg in path {
+            base = match base {
+                Target::Namespace(t) => self.resolve_export(t, seg, hops + 1),
+                Target::Object(t, ref name) => match self.module(t).and_then(|m| m.facts.top(name))
+                {
+                    Some(Top::Object(methods)) => methods
+                        .iter()
+                        .find(|(k, _)| k == seg)
+                        .map(|(_, ix)| Target::Fn(t, *ix))
+                        .unwrap_or(Target::Unknown),
+                    _ => Target::Unknown,
+                },
+                _ => return Target::Unknown,
+            };
+        }
+        base
+    }
+}
+
+fn strip_ext(s: &str) -> &str {
+    for ext in [".js", ".ts", ".mjs", ".cjs", ".jsx", ".tsx"] {
+        if let Some(stripped) = s.strip_suffix(ext) {
+            return stripped;
+        }
+    }
+    s
+}

@@ -1,0 +1,47 @@
+//! The JSON report: a stable contract (see the README).
+
+use serde::Serialize;
+
+use crate::engine::Report;
+use crate::finding::{FileError, Located};
+use crate::rule::Severity;
+
+#[derive(Serialize)]
+struct Json<'a> {
+    version: u32,
+    findings: &'a [Located],
+    errors: &'a [FileError],
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+    files_checked: usize,
+    functions: usize,
+    /// Files that could not be read or parsed.
+    files_with_errors: usize,
+}
+
+pub fn render(report: &Report) -> String {
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+    let json = Json {
+        version: 1,
+        findings: &report.findings,
+        errors: &report.errors,
+        summary: Summary {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+            files_checked: report.files_checked,
+            functions: report.functions,
+            files_with_errors: report.errors.len(),
+        },
+    };
+    let mut out =
+        serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,88 @@
+//! The one SWC parse of a file.
+
+use swc_common::{BytePos, Spanned};
+use swc_ecma_ast::{EsVersion, Module};
+use swc_ecma_parser::{lexer::Lexer, Parser, StringInput, Syntax, TsSyntax};
+
+/// A syntax error, at a byte offset into the file.
+#[derive(Debug, Clone)]
+pub struct SyntaxError {
+    pub message: String,
+    pub offset: u32,
+}
+
+/// Parses TypeScript (TSX syntax when `tsx`). A file with any syntax error,
+/// even one the parser recovered from, is not analysed: its facts could be wrong.
+pub fn parse(src: &str, tsx: bool) -> Result<Module, SyntaxError> {
+    let Ok(len) = u32::try_from(src.len()) else {
+        return Err(SyntaxError {
+            message: "file is larger than 4 GiB".into(),
+            offset: 0,
+        });
+    };
+    let syntax = Syntax::Typescript(TsSyntax {
+        tsx,
+        decorators: true,
+        ..Default::default()
+    });
+    // swc positions start at 1: 0 is its "dummy" position.
+    let input = StringInput::new(src, BytePos(1), BytePos(1 + len));
+    let lexer = Lexer::new(syntax, EsVersion::latest(), input, None);
+    let mut parser = Parser::new_from(lexer);
+    let module = parser.parse_module();
+    let recovered = parser.take_errors();
+    let err = match module {
+        Err(e) => Some(e),
+        Ok(_) if !recovered.is_empty() => recovered.into_iter().next(),
+        Ok(m) => return Ok(m),
+    };
+    let Some(err) = err else {
+        return Err(SyntaxError {
+            message: "unknown syntax error".into(),
+            offset: 0,
+        });
+    };
+    Err(SyntaxError {
+        message: err.kind().msg().to_string(),
+        offset: err.span().lo.0.saturating_sub(1),
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(src: &str, offset: u32) -> (usize, usize) {
+    let offset = (offset as usize).min(src.len());
+    let mut line = 1;
+    let mut line_start = 0;
+    for (i, b) in src.bytes().enumerate().take(offset) {
+        if b == b'\n' {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    let col = src
+        .get(line_start..offset)
+        .map_or(offset - line_start, |s| s.chars().count())
+        + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_is_one_based() {
+        let src = "ab\ncdé\nf";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 3), (2, 1));
+        assert_eq!(line_col(src, 7), (2, 4));
+        assert_eq!(line_col(src, 8), (3, 1));
+        assert_eq!(line_col(src, 999), (3, 2));
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let err = parse("const a = ;\n", false).err();
+        assert!(err.is_some_and(|e| e.offset == 10));
+    }
+}

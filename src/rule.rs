@@ -1,0 +1,116 @@
+//! The rule interface, rule metadata, and the registry.
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Label};
+use crate::model::{Analysis, ConvexFn, ModIx, Sp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+pub struct Meta {
+    /// kebab-case, unique; also the doc's file name.
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line, for `convex-audit rules`.
+    pub summary: &'static str,
+    /// `rules/<id>.md`, embedded: a rule without a doc does not compile.
+    pub doc: &'static str,
+}
+
+pub trait Rule: Sync + Send {
+    fn meta(&self) -> &'static Meta;
+    fn run(&self, cx: &mut Context<'_, '_>);
+}
+
+/// Declares a rule type with its metadata and embedded doc.
+#[macro_export]
+macro_rules! declare_rule {
+    ($ty:ident, $id:literal, $severity:ident, $summary:literal) => {
+        pub struct $ty;
+        impl $ty {
+            pub const META: $crate::rule::Meta = $crate::rule::Meta {
+                id: $id,
+                severity: $crate::rule::Severity::$severity,
+                summary: $summary,
+                doc: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/", $id, ".md")),
+            };
+        }
+    };
+}
+
+/// What a rule sees: the model, and a way to report. The context stamps the
+/// rule id and severity, so rules cannot get them wrong.
+pub struct Context<'a, 'p> {
+    pub analysis: &'a Analysis<'p>,
+    pub functions: &'a [ConvexFn],
+    meta: &'static Meta,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl<'a, 'p> Context<'a, 'p> {
+    pub fn new(
+        analysis: &'a Analysis<'p>,
+        functions: &'a [ConvexFn],
+        meta: &'static Meta,
+        findings: &'a mut Vec<Finding>,
+    ) -> Self {
+        Context {
+            analysis,
+            functions,
+            meta,
+            findings,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn report(
+        &mut self,
+        module: ModIx,
+        span: Sp,
+        message: String,
+        labels: Vec<Label>,
+        function: Option<String>,
+        help: String,
+    ) {
+        self.findings.push(Finding {
+            rule: self.meta.id,
+            severity: self.meta.severity,
+            message,
+            help,
+            module,
+            span,
+            labels,
+            function,
+        });
+    }
+
+    /// The Convex function whose handler is this body, if any.
+    pub fn function_of(&self, m: ModIx, ix: u32) -> Option<&'a ConvexFn> {
+        self.functions.iter().find(|f| f.handler == Some((m, ix)))
+    }
+}
+
+/// Every rule, sorted by id.
+pub fn registry() -> Vec<Box<dyn Rule>> {
+    use crate::rules::*;
+    vec![
+        Box::new(missing_auth::MissingAuth),
+        Box::new(unchecked_identity::UncheckedIdentity),
+    ]
+}

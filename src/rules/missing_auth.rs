@@ -1,0 +1,108 @@
+//! `missing-auth`: a public endpoint that writes, or returns data it read,
+//! on a path where nothing has authenticated the caller.
+
+use crate::declare_rule;
+use crate::finding::Label;
+use crate::model::convex::{Kind, Visibility};
+use crate::model::ConvexFn;
+use crate::rule::{Context, Meta, Rule};
+
+declare_rule!(
+    MissingAuth,
+    "missing-auth",
+    Error,
+    "Public function can write or return data without authenticating its caller"
+);
+
+impl Rule for MissingAuth {
+    fn meta(&self) -> &'static Meta {
+        &Self::META
+    }
+
+    fn run(&self, cx: &mut Context<'_, '_>) {
+        for f in cx.functions {
+            check(cx, f);
+        }
+    }
+}
+
+fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
+    if f.visibility != Visibility::Public
+        || f.builder.authenticated_by.is_some()
+        || f.builder.row_level_security
+    {
+        return;
+    }
+    // A handler the model cannot see (from a package) is not guessed at.
+    let Some((hm, hix)) = f.handler else {
+        return;
+    };
+    let summary = cx.analysis.endpoint(hm, hix, false);
+    let event = match (&summary.unguarded_write, &summary.unguarded_return) {
+        (Some(w), Some(r)) => Some(if r.span < w.span {
+            (r, false)
+        } else {
+            (w, true)
+        }),
+        (Some(w), None) => Some((w, true)),
+        (None, Some(r)) => Some((r, false)),
+        (None, None) => None,
+    };
+    let Some((event, is_write)) = event else {
+        return;
+    };
+    // A fetched but unchecked identity is reported once, by `unchecked-identity`.
+    if !cx.analysis.unchecked(hm, hix).is_empty() {
+        return;
+    }
+    let what = if is_write {
+        "can write"
+    } else {
+        "can return data"
+    };
+    let subject = match &f.route {
+        Some(route) => format!("HTTP route `{route}`"),
+        None => format!("public {} `{}`", f.kind, f.id),
+    };
+    let message = format!("{subject} {what} without authenticating the caller");
+    let mut labels = vec![Label {
+        span: f.builder_span,
+        message: format!("`{}` does not authenticate", f.builder.name),
+    }];
+    let evidence = if is_write {
+        format!("reached by anyone: {}", event.what)
+    } else {
+        format!("read by anyone and returned: {}", event.what)
+    };
+    if hm == f.module {
+        labels.push(Label {
+            span: event.span,
+            message: evidence,
+        });
+    }
+    let help = match (f.kind, &f.route) {
+        (Kind::HttpAction, _) | (_, Some(_)) => {
+            "verify the request first (a webhook signature, or a bearer token compared with a secret) and return a 401 response when it fails".to_string()
+        }
+        (kind, None) => format!(
+            "check `await ctx.auth.getUserIdentity()` and throw when it is null, build it with an authenticating custom builder, or make it `internal{}` if only the server calls it",
+            capitalise(&kind.to_string())
+        ),
+    };
+    cx.report(
+        f.module,
+        f.name_span,
+        message,
+        labels,
+        Some(f.id.clone()),
+        help,
+    );
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
