@@ -94,9 +94,16 @@ fn check_target(target: &Target, report: &mut Report) {
     let analysis = Analysis::new(&project);
     let functions = analysis.functions();
     report.functions += functions.len();
+    let by_handler = rule::handler_index(&functions);
     let mut findings: Vec<Finding> = Vec::new();
     for rule in rule::registry() {
-        let mut cx = Context::new(&analysis, &functions, rule.meta(), &mut findings);
+        let mut cx = Context::new(
+            &analysis,
+            &functions,
+            &by_handler,
+            rule.meta(),
+            &mut findings,
+        );
         rule.run(&mut cx);
     }
     locate(&project, findings, target, report);

@@ -1,5 +1,7 @@
 //! The rule interface, rule metadata, and the registry.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::finding::{Finding, Label};
@@ -59,20 +61,34 @@ macro_rules! declare_rule {
 pub struct Context<'a, 'p> {
     pub analysis: &'a Analysis<'p>,
     pub functions: &'a [ConvexFn],
+    by_handler: &'a HashMap<(ModIx, u32), usize>,
     meta: &'static Meta,
     findings: &'a mut Vec<Finding>,
+}
+
+/// Which Convex function each handler body belongs to.
+pub fn handler_index(functions: &[ConvexFn]) -> HashMap<(ModIx, u32), usize> {
+    let mut map = HashMap::new();
+    for (i, f) in functions.iter().enumerate() {
+        if let Some(h) = f.handler {
+            map.entry(h).or_insert(i);
+        }
+    }
+    map
 }
 
 impl<'a, 'p> Context<'a, 'p> {
     pub fn new(
         analysis: &'a Analysis<'p>,
         functions: &'a [ConvexFn],
+        by_handler: &'a HashMap<(ModIx, u32), usize>,
         meta: &'static Meta,
         findings: &'a mut Vec<Finding>,
     ) -> Self {
         Context {
             analysis,
             functions,
+            by_handler,
             meta,
             findings,
         }
@@ -102,7 +118,9 @@ impl<'a, 'p> Context<'a, 'p> {
 
     /// The Convex function whose handler is this body, if any.
     pub fn function_of(&self, m: ModIx, ix: u32) -> Option<&'a ConvexFn> {
-        self.functions.iter().find(|f| f.handler == Some((m, ix)))
+        self.by_handler
+            .get(&(m, ix))
+            .and_then(|&i| self.functions.get(i))
     }
 }
 

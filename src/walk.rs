@@ -101,7 +101,8 @@ fn root_of_file(file: &Path) -> PathBuf {
 /// Maps the user's paths to projects. Errors name a path that does not exist.
 pub fn targets(paths: &[PathBuf]) -> Result<Vec<Target>, WalkError> {
     if paths.is_empty() {
-        let root = functions_dir(Path::new("."));
+        let here = Path::new(".");
+        let root = configured_functions(here).unwrap_or_else(|| PathBuf::from("convex"));
         if !root.is_dir() {
             return Err(WalkError {
                 path: root,

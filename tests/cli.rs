@@ -1,0 +1,245 @@
+//! Drives the binary: exit codes, path handling, formats, bad input.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const OPEN: &str = r#"import { mutation } from "./_generated/server";
+export const wipe = mutation({
+  args: {},
+  handler: async (ctx) => {
+    for (const doc of await ctx.db.query("notes").collect()) await ctx.db.delete(doc._id);
+  },
+});
+"#;
+
+const CLOSED: &str = r#"import { query } from "./_generated/server";
+export const mine = query({
+  args: {},
+  handler: async (ctx) => {
+    const identity = await ctx.auth.getUserIdentity();
+    if (!identity) return [];
+    return await ctx.db.query("notes").collect();
+  },
+});
+"#;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_convex-audit"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn exit_codes_follow_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "clean/convex/notes.ts", CLOSED);
+    write(dir.path(), "open/convex/notes.ts", OPEN);
+    let clean = bin()
+        .arg("check")
+        .arg(dir.path().join("clean/convex"))
+        .output()
+        .unwrap();
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    assert!(stdout(&clean).contains("No problems found: 1 file checked"));
+    let open = bin()
+        .arg("check")
+        .arg(dir.path().join("open/convex"))
+        .output()
+        .unwrap();
+    assert_eq!(open.status.code(), Some(1));
+    let out = stdout(&open);
+    assert!(out.contains("missing-auth"), "{out}");
+    assert!(out.contains("notes:wipe"), "{out}");
+    assert!(
+        out.contains("1 problem (1 error, 0 warnings, 0 infos)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let o = bin().args(["check", "does/not/exist"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does/not/exist"));
+    let o = bin().args(["check", "--format", "xml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn no_path_uses_convex_json_then_dot_convex() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    let o = bin().arg("check").current_dir(dir.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "convex.json",
+        r#"{ "functions": "src/backend/" }"#,
+    );
+    write(dir.path(), "src/backend/notes.ts", OPEN);
+    let o = bin()
+        .args(["check", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["file"], "src/backend/notes.ts");
+    assert_eq!(v["findings"][0]["function"], "notes:wipe");
+    // A project root given as a path is resolved the same way.
+    let o = bin()
+        .args(["check", "--format", "json", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(json(&o)["findings"][0]["file"], "src/backend/notes.ts");
+
+    let empty = tempfile::tempdir().unwrap();
+    let o = bin()
+        .arg("check")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn single_files_are_analysed_with_their_folder_but_only_they_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/a.ts", OPEN);
+    write(dir.path(), "convex/b.ts", OPEN);
+    // The check in c.ts lives in a helper module it imports.
+    write(
+        dir.path(),
+        "convex/lib/auth.ts",
+        "export async function requireUser(ctx: any) {\n  const id = await ctx.auth.getUserIdentity();\n  if (!id) throw new Error(\"no\");\n  return id;\n}\n",
+    );
+    write(
+        dir.path(),
+        "convex/c.ts",
+        "import { mutation } from \"./_generated/server\";\nimport { requireUser } from \"./lib/auth\";\nexport const add = mutation({ args: {}, handler: async (ctx) => { await requireUser(ctx); await ctx.db.insert(\"n\", {}); } });\n",
+    );
+    let o = bin()
+        .args(["check", "--format", "json", "convex/b.ts", "convex/c.ts"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let v = json(&o);
+    let files: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, vec!["convex/b.ts"]);
+    assert_eq!(v["summary"]["files_checked"], 4);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn parse_errors_are_reported_and_other_files_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/broken.ts", "export const x = ;\n");
+    write(dir.path(), "convex/notes.ts", OPEN);
+    let o = bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path().join("convex"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert_eq!(v["errors"][0]["line"], 1);
+    assert_eq!(v["errors"][0]["column"], 18);
+    assert!(v["errors"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("convex/broken.ts"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("syntax error"));
+    assert_eq!(v["findings"][0]["rule"], "missing-auth");
+    let pretty = bin()
+        .arg("check")
+        .arg(dir.path().join("convex"))
+        .output()
+        .unwrap();
+    let out = stdout(&pretty);
+    assert!(out.contains("broken.ts:1:18: syntax error"), "{out}");
+    assert!(out.contains("1 file could not be checked"), "{out}");
+}
+
+#[test]
+fn unreadable_files_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    std::fs::write(
+        dir.path().join("convex/latin1.ts"),
+        b"export const caf\xe9 = 1;\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path().join("convex"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("UTF-8"));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn quiet_drops_the_summary_and_rules_lists_every_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    let o = bin()
+        .args(["check", "--quiet"])
+        .arg(dir.path().join("convex"))
+        .output()
+        .unwrap();
+    assert!(!stdout(&o).contains("problem"), "{}", stdout(&o));
+    let o = bin().arg("rules").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.contains("missing-auth") && out.contains("unchecked-identity") && out.contains("error")
+    );
+}
+
+#[test]
+fn output_is_identical_at_one_and_many_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        write(dir.path(), &format!("convex/m{i}.ts"), OPEN);
+    }
+    let run = |j: &str| {
+        let o = bin()
+            .args(["check", "--format", "json", "-j", j])
+            .arg(dir.path().join("convex"))
+            .output()
+            .unwrap();
+        o.stdout
+    };
+    assert_eq!(run("1"), run("4"));
+}

@@ -1,0 +1,99 @@
+//! Runs every fixture project and checks that its findings match its
+//! `// expect:` markers one to one, then snapshots what the user sees.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use convex_audit::rule::registry;
+
+fn cases(rule: &str, kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new("fixtures").join(rule).join(kind);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn check_case(case: &Path, expect_findings: bool) -> Result<(), String> {
+    let convex = case.join("convex");
+    let report = common::run(std::slice::from_ref(&convex));
+    if !report.errors.is_empty() {
+        return Err(format!(
+            "{}: files could not be checked: {:?}",
+            case.display(),
+            report.errors
+        ));
+    }
+    let expected = common::markers(&convex);
+    let mut actual: Vec<(PathBuf, usize, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.file.clone(), f.line, f.rule.to_string()))
+        .collect();
+    actual.sort();
+    if expect_findings && expected.is_empty() {
+        return Err(format!(
+            "{}: a fail case without `// expect:` markers",
+            case.display()
+        ));
+    }
+    if !expect_findings && !expected.is_empty() {
+        return Err(format!(
+            "{}: a pass case with `// expect:` markers",
+            case.display()
+        ));
+    }
+    if expected != actual {
+        let missing: Vec<_> = expected.iter().filter(|e| !actual.contains(e)).collect();
+        let extra: Vec<_> = actual.iter().filter(|a| !expected.contains(a)).collect();
+        let messages: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| format!("  {}:{} {} {}", f.file.display(), f.line, f.rule, f.message))
+            .collect();
+        return Err(format!(
+            "{}:\n missing (expected, not found): {missing:?}\n unexpected (found, not marked): {extra:?}\n findings:\n{}",
+            case.display(),
+            messages.join("\n")
+        ));
+    }
+    let name = case
+        .strip_prefix("fixtures")
+        .unwrap_or(case)
+        .to_string_lossy()
+        .replace(['/', '\\'], "__");
+    insta::assert_snapshot!(name, common::rendered(&report));
+    Ok(())
+}
+
+#[test]
+fn fixtures_match_their_markers() {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for rule in registry() {
+        let id = rule.meta().id;
+        for (kind, fails) in [("fail", true), ("pass", false)] {
+            for case in cases(id, kind) {
+                count += 1;
+                if let Err(e) = check_case(&case, fails) {
+                    failures.push(e);
+                }
+            }
+        }
+    }
+    assert!(count > 0, "no fixtures found");
+    assert!(
+        failures.is_empty(),
+        "{} of {count} fixtures failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
