@@ -67,6 +67,8 @@ pub struct Summary {
     pub unguarded_write: Option<Event>,
     /// The first read, returned to the caller, reachable without authentication.
     pub unguarded_return: Option<Event>,
+    /// Returns a value derived from a server secret (an HMAC, an env var).
+    pub returns_secret: bool,
 }
 
 /// An identity whose null case is never handled.
@@ -295,6 +297,8 @@ struct CallFx {
     identity: bool,
     /// A boolean that is true only for a verified request.
     verifier: bool,
+    /// Returns a value derived from a server secret.
+    secret: bool,
     write: Option<String>,
     read: Option<String>,
     /// A short name for messages.
@@ -334,11 +338,12 @@ struct FnEval<'a, 'p> {
     an: &'a Analysis<'p>,
     m: ModIx,
     f: &'p FnBody,
-    fx: Vec<Option<CallFx>>,
+    fx: Vec<Option<Rc<CallFx>>>,
     writes: Vec<Event>,
     reads: Vec<Event>,
     leaks: Vec<Event>,
     returns: Vec<(bool, Ret)>,
+    returns_secret: bool,
     witness_memo: HashMap<Atom, bool>,
 }
 
@@ -353,6 +358,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             reads: Vec::new(),
             leaks: Vec::new(),
             returns: Vec::new(),
+            returns_secret: false,
             witness_memo: HashMap::new(),
         }
     }
@@ -384,6 +390,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             is_async: self.f.is_async,
             unguarded_write: self.writes.into_iter().min_by_key(|e| e.span),
             unguarded_return: self.leaks.into_iter().min_by_key(|e| e.span),
+            returns_secret: self.returns_secret,
         }
     }
 
@@ -413,6 +420,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Node::Return(v) => {
                 if !nested {
                     let ret = v.as_ref().map_or(Ret::Nothing, |v| self.ret_kind(v));
+                    if let Some(v) = v {
+                        if !self.returns_secret && self.is_secret(v, 0) {
+                            self.returns_secret = true;
+                        }
+                    }
                     if !st.authed && ret == Ret::Data {
                         if let Some(r) = st.read.and_then(|i| self.reads.get(i)) {
                             self.leaks.push(r.clone());
@@ -461,12 +473,18 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let fx = self.fx(ix);
         let span = self.f.call(ix).map(|c| c.span).unwrap_or_default();
         if !st.authed {
-            if let Some(what) = fx.write {
-                self.writes.push(Event { span, what });
+            if let Some(what) = &fx.write {
+                self.writes.push(Event {
+                    span,
+                    what: what.clone(),
+                });
             }
-            if let Some(what) = fx.read {
+            if let Some(what) = &fx.read {
                 if st.read.is_none() {
-                    self.reads.push(Event { span, what });
+                    self.reads.push(Event {
+                        span,
+                        what: what.clone(),
+                    });
                     st.read = Some(self.reads.len() - 1);
                 }
             }
@@ -480,11 +498,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
         st
     }
 
-    fn fx(&mut self, ix: CallIx) -> CallFx {
+    fn fx(&mut self, ix: CallIx) -> Rc<CallFx> {
         if let Some(Some(fx)) = self.fx.get(ix as usize) {
             return fx.clone();
         }
-        let fx = self.classify(ix);
+        let fx = Rc::new(self.classify(ix));
         if let Some(slot) = self.fx.get_mut(ix as usize) {
             *slot = Some(fx.clone());
         }
@@ -579,6 +597,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 fx.guarantee = s.guarantee && settled;
                 fx.never_returns = s.never_returns && settled;
                 fx.identity = s.returns_identity;
+                fx.secret = s.returns_secret;
                 let name = self
                     .an
                     .body(*tm, *tix)
@@ -710,7 +729,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Cond::Eq { l, r, negated } => {
                 let equal = truth != *negated;
                 let nullish = |v: &Val| matches!(v.head, Head::Nullish);
-                let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+                let constant =
+                    |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty() && !v.env && !v.hmac;
                 if equal {
                     // `user?.role === "admin"`: only a present user can match.
                     if (self.is_identity(l) && constant(r)) || (self.is_identity(r) && constant(l))
@@ -795,16 +815,22 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
     }
 
-    fn is_secret(&self, v: &Val, depth: u32) -> bool {
+    /// Derived from a server secret: an env var, an HMAC, or a helper returning one.
+    fn is_secret(&mut self, v: &Val, depth: u32) -> bool {
         if v.env || v.hmac {
             return true;
         }
         if depth > 8 {
             return false;
         }
+        if let Head::Call(ix) = v.head {
+            if self.fx(ix).secret {
+                return true;
+            }
+        }
+        let f = self.f;
         v.refs.iter().any(|r| {
-            self.f
-                .bindings
+            f.bindings
                 .iter()
                 .filter(|(name, _)| name == r)
                 .any(|(_, b)| self.is_secret(b, depth + 1))
