@@ -1,6 +1,11 @@
 //! Runs every fixture project and checks that its findings match its
 //! `// expect:` markers one to one, then snapshots what the user sees.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

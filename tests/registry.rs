@@ -1,6 +1,11 @@
 //! Meta-tests: every rule is well-formed, documented, has fixtures, and its
 //! doc's bad example fires while its good example does not.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

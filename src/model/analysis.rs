@@ -329,7 +329,10 @@ fn join(a: St, b: St) -> St {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ret {
-    Nothing,
+    /// `null`, `undefined`, `false`, or no value.
+    Nullish,
+    /// A constant that is not nullish (`[]`, `{ ok: true }`).
+    Constant,
     Identity,
     Data,
 }
@@ -374,7 +377,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             None => start,
         };
         if end.alive {
-            self.returns.push((end.authed, Ret::Nothing));
+            self.returns.push((end.authed, Ret::Nullish));
         }
         let guarantee = !self.returns.is_empty() && self.returns.iter().all(|(a, _)| *a);
         let returns_identity = !guarantee
@@ -419,7 +422,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Node::Call(ix) => self.call(*ix, st),
             Node::Return(v) => {
                 if !nested {
-                    let ret = v.as_ref().map_or(Ret::Nothing, |v| self.ret_kind(v));
+                    let ret = v.as_ref().map_or(Ret::Nullish, |v| self.ret_kind(v));
                     if let Some(v) = v {
                         if !self.returns_secret && self.is_secret(v, 0) {
                             self.returns_secret = true;
@@ -525,6 +528,23 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 fx.source = format!("ctx.{joined}");
                 if convex::is_ctx_identity_call(path) {
                     fx.identity = true;
+                } else if let Some(target) = self.called_function(path, call) {
+                    // `ctx.runQuery(api.users.current)`: the called function runs
+                    // as the same caller, so its own checks count here.
+                    fx.source = format!("{} ({})", fx.source, target.0);
+                    let s = &target.1;
+                    fx.guarantee = s.guarantee && call.awaited;
+                    fx.identity = s.returns_identity;
+                    if !s.guarantee {
+                        if let Some(w) = &s.unguarded_write {
+                            fx.write = Some(format!("{}, which calls {}", fx.source, w.what));
+                        } else if is_ctx_write(path) {
+                            fx.write = Some(fx.source.clone());
+                        }
+                        if let Some(r) = &s.unguarded_return {
+                            fx.read = Some(format!("{}, which returns {}", fx.source, r.what));
+                        }
+                    }
                 } else if convex::is_protected_ctx_call(path) {
                     if is_ctx_write(path) {
                         fx.write = Some(fx.source.clone());
@@ -586,6 +606,39 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         fx
+    }
+
+    /// The Convex function `ctx.runQuery(api.a.b)` & co. call, and its summary.
+    fn called_function(&self, path: &[Atom], call: &CallSite) -> Option<(String, Rc<Summary>)> {
+        if !matches!(path, [p] if p == "runQuery" || p == "runMutation" || p == "runAction") {
+            return None;
+        }
+        let fn_path = call.fn_arg.as_ref()?;
+        let (name, module_path) = fn_path.split_last()?;
+        let module_id = module_path
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("/");
+        let project = self.an.project;
+        let m = project.module_ix(&module_id)?;
+        let local = project.module(m)?.facts.export_local(name)?;
+        let Target::Reg(rm, r) = project.resolve_name(m, local) else {
+            return None;
+        };
+        let reg = project.module(rm)?.facts.registrations.get(r)?;
+        let builder = self.an.builder(rm, &reg.builder, 0)?;
+        let (hm, hix) = match project.resolve_ref(rm, reg.handler.as_ref()?) {
+            Target::Fn(hm, hix) => (hm, hix),
+            _ => return None,
+        };
+        let mut summary = (*self.an.summary(hm, hix)).clone();
+        if builder.authenticated_by.is_some() {
+            summary.guarantee = true;
+            summary.unguarded_write = None;
+            summary.unguarded_return = None;
+        }
+        Some((format!("{module_id}:{name}"), Rc::new(summary)))
     }
 
     /// The effect of calling a resolved target.
@@ -673,14 +726,14 @@ impl<'a, 'p> FnEval<'a, 'p> {
             return Ret::Identity;
         }
         match v.head {
-            Head::Nullish => Ret::Nothing,
+            Head::Nullish => Ret::Nullish,
             Head::Lit | Head::Cond(_) | Head::Defaulted if v.refs.is_empty() && !v.calls => {
-                Ret::Nothing
+                Ret::Constant
             }
             Head::Call(ix) if v.refs.is_empty() && !v.calls => {
                 // `new Response("ok")`: constructed from constants only.
                 if self.f.call(ix).is_some_and(|c| c.is_new) {
-                    Ret::Nothing
+                    Ret::Constant
                 } else {
                     Ret::Data
                 }

@@ -134,6 +134,8 @@ pub struct CallSite {
     pub secret_arg: bool,
     /// First string-literal argument (`crypto.subtle.verify("HMAC", ..)`).
     pub first_str: Option<Atom>,
+    /// `api.a.b` / `internal.a.b` as the function argument of `ctx.runQuery` & co.
+    pub fn_arg: Option<Vec<Atom>>,
     pub result: ResultUse,
 }
 

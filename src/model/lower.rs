@@ -650,7 +650,7 @@ impl BodyLowerer {
             p => p,
         };
         match p {
-            Pat::Ident(i) if is_ctx || i.id.sym == "ctx" => {
+            Pat::Ident(i) if is_ctx || i.id.sym == "ctx" || i.id.sym == "context" => {
                 self.ctx_aliases.push((i.id.sym.clone(), Vec::new()));
             }
             Pat::Object(o) if is_ctx => self.destructure_ctx(o, &[]),
@@ -1148,6 +1148,7 @@ impl BodyLowerer {
         let mut secret_arg = false;
         let mut name_args = Vec::new();
         let mut first_str = None;
+        let mut fn_arg = None;
         for (i, a) in args.iter().enumerate() {
             let arg = peel(&a.expr);
             if let Expr::Ident(id) = arg {
@@ -1160,6 +1161,13 @@ impl BodyLowerer {
             if i == 0 {
                 if let Expr::Lit(Lit::Str(s)) = arg {
                     first_str = Some(str_value(s));
+                }
+            }
+            if i == 0 && matches!(resolved, IrCallee::Ctx(_)) {
+                if let Some((root, path)) = member_path(arg) {
+                    if root == "api" || root == "internal" {
+                        fn_arg = Some(path);
+                    }
                 }
             }
             let inner = self.expr(arg, ResultUse::Handled, out);
@@ -1180,6 +1188,7 @@ impl BodyLowerer {
             name_args,
             secret_arg,
             first_str,
+            fn_arg,
             result: mode,
         });
         out.push(Node::Call(ix));

@@ -59,6 +59,10 @@ impl Project {
         self.modules.get(m)
     }
 
+    pub fn module_ix(&self, id: &str) -> Option<ModIx> {
+        self.by_id.get(id).copied()
+    }
+
     /// The module a relative import names, from module `from`.
     pub fn resolve_module(&self, from: ModIx, source: &str) -> Option<ModIx> {
         if !source.starts_with('.') {
