@@ -23,13 +23,13 @@ pub type FnIx = u32;
 pub enum Node {
     Seq(Vec<Node>),
     If {
-        cond: Cond,
+        cond: Box<Cond>,
         then: Box<Node>,
         els: Box<Node>,
     },
     /// A call is evaluated here (its effect, its guarantee).
     Call(CallIx),
-    Return(Option<Val>),
+    Return(Option<Box<Val>>),
     Throw,
     Loop(Box<Node>),
     Try {
@@ -175,3 +175,4 @@ impl FnBody {
         self.calls.get(ix as usize)
     }
 }
+

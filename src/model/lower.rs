@@ -699,7 +699,7 @@ impl BodyLowerer {
                 let mut out = Vec::new();
                 let v = self.expr(e, ResultUse::Handled, &mut out);
                 self.returned(Some(&v));
-                out.push(Node::Return(Some(v)));
+                out.push(Node::Return(Some(Box::new(v))));
                 Node::Seq(out)
             }
         }
@@ -752,7 +752,7 @@ impl BodyLowerer {
                     .as_ref()
                     .map(|a| self.expr(a, ResultUse::Handled, out));
                 self.returned(v.as_ref());
-                out.push(Node::Return(v));
+                out.push(Node::Return(v.map(Box::new)));
             }
             Stmt::Throw(t) => {
                 self.expr(&t.arg, ResultUse::Other, out);
@@ -765,7 +765,11 @@ impl BodyLowerer {
                     Some(alt) => self.block(alt),
                     None => Node::Seq(Vec::new()),
                 });
-                out.push(Node::If { cond, then, els });
+                out.push(Node::If {
+                    cond: Box::new(cond),
+                    then,
+                    els,
+                });
             }
             Stmt::Try(t) => {
                 let body = Box::new(self.stmts(&t.block.stmts));
@@ -829,7 +833,7 @@ impl BodyLowerer {
                     }
                     let body = self.stmts(&case.cons);
                     out.push(Node::If {
-                        cond: Cond::Unknown,
+                        cond: Box::new(Cond::Unknown),
                         then: Box::new(body),
                         els: Box::new(Node::Seq(Vec::new())),
                     });
@@ -1000,7 +1004,7 @@ impl BodyLowerer {
                 let mut els = Vec::new();
                 let b = self.expr(&c.alt, mode, &mut els);
                 out.push(Node::If {
-                    cond,
+                    cond: Box::new(cond),
                     then: Box::new(Node::Seq(then)),
                     els: Box::new(Node::Seq(els)),
                 });
@@ -1251,7 +1255,7 @@ impl BodyLowerer {
                 let r = self.expr(&b.right, mode, &mut rhs);
                 let lc = cond_of(l.clone());
                 out.push(Node::If {
-                    cond: lc.clone(),
+                    cond: Box::new(lc.clone()),
                     then: Box::new(Node::Seq(rhs)),
                     els: Box::new(Node::Seq(Vec::new())),
                 });
@@ -1272,7 +1276,7 @@ impl BodyLowerer {
                     Cond::Unknown
                 };
                 out.push(Node::If {
-                    cond: lc.clone(),
+                    cond: Box::new(lc.clone()),
                     then: Box::new(Node::Seq(Vec::new())),
                     els: Box::new(Node::Seq(rhs)),
                 });
