@@ -42,13 +42,17 @@ pub fn base_builder(name: &str) -> Option<(Kind, Visibility)> {
     })
 }
 
-/// `./_generated/server`, `../../_generated/server.js`, ...
+/// `./_generated/server`, `../../_generated/server.js`, `@/convex/_generated/server`.
 pub fn is_generated_server(source: &str) -> bool {
-    source.starts_with('.')
-        && matches!(
-            source.trim_end_matches(".js").trim_end_matches(".ts").rsplit_once('/'),
-            Some((dir, "server")) if dir.ends_with("_generated")
-        )
+    matches!(
+        source.trim_end_matches(".js").trim_end_matches(".ts").rsplit_once('/'),
+        Some((dir, "server")) if dir.ends_with("_generated")
+    )
+}
+
+/// `queryGeneric` & co. from `convex/server`: the untyped builders.
+pub fn generic_builder(name: &str) -> Option<(Kind, Visibility)> {
+    base_builder(name.strip_suffix("Generic")?)
 }
 
 /// Modules whose `customQuery` & co. build custom functions.
@@ -115,4 +119,31 @@ pub fn is_protected_ctx_call(path: &[swc_atoms::Atom]) -> bool {
 
 pub fn is_ctx_identity_call(path: &[swc_atoms::Atom]) -> bool {
     matches!(path, [a, b] if a == "auth" && b == "getUserIdentity")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_server_paths() {
+        assert!(is_generated_server("./_generated/server"));
+        assert!(is_generated_server("../../_generated/server.js"));
+        assert!(is_generated_server("@/convex/_generated/server"));
+        assert!(!is_generated_server("./_generated/api"));
+        assert!(!is_generated_server("./server"));
+    }
+
+    #[test]
+    fn builders() {
+        assert_eq!(
+            base_builder("internalMutation"),
+            Some((Kind::Mutation, Visibility::Internal))
+        );
+        assert_eq!(
+            generic_builder("queryGeneric"),
+            Some((Kind::Query, Visibility::Public))
+        );
+        assert_eq!(generic_builder("query"), None);
+    }
 }

@@ -175,4 +175,3 @@ impl FnBody {
         self.calls.get(ix as usize)
     }
 }
-

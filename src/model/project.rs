@@ -125,6 +125,13 @@ impl Project {
                 _ => Target::Unknown,
             };
         }
+        if import.source == "convex/server" {
+            if let ImportKind::Named(n) = &import.kind {
+                if let Some((k, v)) = convex::generic_builder(n) {
+                    return Target::Builder(k, v);
+                }
+            }
+        }
         if !import.source.starts_with('.') {
             return match &import.kind {
                 ImportKind::Named(n) => Target::Lib(convex::lib_item(&import.source, n)),
