@@ -641,6 +641,7 @@ impl BodyLowerer {
             FnLike::Arrow(a) => Some(lw.arrow_body(&a.body)),
         };
         lw.out.body = body;
+        compact(&mut lw.out);
         lw.out
     }
 
@@ -1331,6 +1332,86 @@ impl BodyLowerer {
             FnLike::Arrow(a) => self.arrow_body(&a.body),
         };
         Node::Nested(Box::new(body))
+    }
+}
+
+/// Only names bound in the body can carry an identity or a secret: drop the
+/// rest from `refs` and `uses`, so facts stay small.
+fn compact(f: &mut FnBody) {
+    let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
+    bound.sort();
+    bound.dedup();
+    let keep = |refs: &mut Vec<Atom>| {
+        refs.retain(|r| bound.binary_search(r).is_ok());
+        refs.sort();
+        refs.dedup();
+        refs.shrink_to_fit();
+    };
+    for (_, v) in &mut f.bindings {
+        compact_val(v, &keep);
+    }
+    f.uses.retain(|u| bound.binary_search(&u.name).is_ok());
+    f.uses.shrink_to_fit();
+    f.calls.shrink_to_fit();
+    f.bindings.shrink_to_fit();
+    if let Some(body) = &mut f.body {
+        compact_node(body, &keep);
+    }
+}
+
+fn compact_val(v: &mut Val, keep: &impl Fn(&mut Vec<Atom>)) {
+    keep(&mut v.refs);
+    if let Head::Cond(c) = &mut v.head {
+        compact_cond(c, keep);
+    }
+}
+
+fn compact_cond(c: &mut Cond, keep: &impl Fn(&mut Vec<Atom>)) {
+    match c {
+        Cond::Truthy(v) => compact_val(v, keep),
+        Cond::Not(c) => compact_cond(c, keep),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            compact_cond(a, keep);
+            compact_cond(b, keep);
+        }
+        Cond::Eq { l, r, .. } => {
+            compact_val(l, keep);
+            compact_val(r, keep);
+        }
+        Cond::Unknown => {}
+    }
+}
+
+fn compact_node(n: &mut Node, keep: &impl Fn(&mut Vec<Atom>)) {
+    match n {
+        Node::Seq(nodes) => {
+            nodes.retain(|n| !matches!(n, Node::Seq(inner) if inner.is_empty()));
+            nodes.shrink_to_fit();
+            for n in nodes {
+                compact_node(n, keep);
+            }
+        }
+        Node::If { cond, then, els } => {
+            compact_cond(cond, keep);
+            compact_node(then, keep);
+            compact_node(els, keep);
+        }
+        Node::Return(Some(v)) => compact_val(v, keep),
+        Node::Loop(b) | Node::Nested(b) => compact_node(b, keep),
+        Node::Try {
+            body,
+            handler,
+            finalizer,
+        } => {
+            compact_node(body, keep);
+            if let Some(h) = handler {
+                compact_node(h, keep);
+            }
+            if let Some(f) = finalizer {
+                compact_node(f, keep);
+            }
+        }
+        Node::Return(None) | Node::Call(_) | Node::Throw => {}
     }
 }
 
