@@ -90,7 +90,7 @@ fn check_target(target: &Target, report: &mut Report) {
             Outcome::Error(e) => report.errors.push(e),
         }
     }
-    let project = Project::new(modules);
+    let project = Project::with_aliases(modules, walk::path_aliases(&target.root));
     let analysis = Analysis::new(&project);
     let functions = analysis.functions();
     report.functions += functions.len();

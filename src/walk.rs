@@ -153,6 +153,72 @@ fn source_kind(name: &str) -> Option<bool> {
     }
 }
 
+/// TypeScript path aliases that point into the functions folder, as
+/// (import prefix, module id prefix): `"@cvx/*": ["./*"]` gives `("@cvx/", "")`.
+/// Read from the folder's own tsconfig (the one Convex bundles with) and the
+/// project root's.
+pub fn path_aliases(root: &Path) -> Vec<(String, String)> {
+    let root = tidy(root);
+    let parent = root.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut out = Vec::new();
+    for file in [
+        root.join("tsconfig.json"),
+        parent.join("tsconfig.json"),
+        parent.join("tsconfig.app.json"),
+    ] {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let Ok(json) =
+            jsonc_parser::parse_to_serde_value::<serde_json::Value>(&text, &Default::default())
+        else {
+            continue;
+        };
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let options = json.get("compilerOptions");
+        let base = match options
+            .and_then(|o| o.get("baseUrl"))
+            .and_then(|b| b.as_str())
+        {
+            Some(b) => dir.join(b),
+            None => dir.clone(),
+        };
+        let Some(paths) = options
+            .and_then(|o| o.get("paths"))
+            .and_then(|p| p.as_object())
+        else {
+            continue;
+        };
+        for (key, targets) in paths {
+            let Some(prefix) = key.strip_suffix('*') else {
+                continue;
+            };
+            let Some(target) = targets
+                .as_array()
+                .and_then(|t| t.first())
+                .and_then(|t| t.as_str())
+            else {
+                continue;
+            };
+            let Some(target_dir) = target.strip_suffix('*') else {
+                continue;
+            };
+            let resolved = tidy(&base.join(target_dir));
+            let Ok(rel) = resolved.strip_prefix(&root) else {
+                continue;
+            };
+            let mut module_prefix = rel.to_string_lossy().replace('\\', "/");
+            if !module_prefix.is_empty() && !module_prefix.ends_with('/') {
+                module_prefix.push('/');
+            }
+            if !out.iter().any(|(p, _): &(String, String)| p == prefix) {
+                out.push((prefix.to_string(), module_prefix));
+            }
+        }
+    }
+    out
+}
+
 /// Every source file under `root`, sorted; `_generated`, `node_modules` and
 /// dot-folders skipped; symlinks not followed.
 pub fn files(root: &Path) -> (Vec<SourceFile>, Vec<WalkError>) {

@@ -685,6 +685,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 "safeGetAuthUser" | "getAuthUserId" => fx.identity = true,
                 _ => {}
             },
+            Target::Lib(LibItem::ConvexAuth) => {
+                if matches!(method, "getUserId" | "getSessionId") {
+                    fx.identity = true;
+                }
+            }
             Target::Lib(LibItem::SvixWebhook) if method == "verify" => fx.guarantee = true,
             Target::Lib(LibItem::RateLimiter) => {}
             Target::Lib(_) => {

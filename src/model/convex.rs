@@ -77,6 +77,8 @@ pub fn is_custom_factory(name: &str) -> bool {
 pub enum LibItem {
     /// `getAuthUserId(ctx)`: the caller's id or null.
     NullableIdentity,
+    /// Convex Auth's `convexAuth(...)`: its `auth.getUserId(ctx)` may be null.
+    ConvexAuth,
     /// Better Auth `createClient(...)`: its `getAuthUser` throws.
     BetterAuthClient,
     /// svix `Webhook`: `new Webhook(secret).verify(...)` throws on a bad signature.
@@ -96,6 +98,7 @@ pub fn lib_item(source: &str, name: &str) -> LibItem {
         ("@convex-dev/auth/server", "getAuthUserId" | "getAuthSessionId") => {
             LibItem::NullableIdentity
         }
+        ("@convex-dev/auth/server", "convexAuth") => LibItem::ConvexAuth,
         ("@convex-dev/better-auth", "createClient") => LibItem::BetterAuthClient,
         ("svix", "Webhook") => LibItem::SvixWebhook,
         (s, "verifyWebhook") if s.starts_with("@clerk/") => LibItem::WebhookVerifier,

@@ -254,11 +254,23 @@ impl ModuleLowerer {
                                 self.facts.exports.push((name.clone(), name));
                             }
                         }
-                        // `export const { signIn, store } = convexAuth(...)`: library
-                        // endpoints, not functions this project wrote.
+                        // `export const { auth, signIn, store } = convexAuth(...)`: library
+                        // endpoints, not functions this project wrote; each part
+                        // remembers what made it (`auth.getUserId(ctx)`).
                         other => {
+                            let made = d.init.as_deref().and_then(|init| match peel(init) {
+                                Expr::Call(c) => match &c.callee {
+                                    Callee::Expr(e) => fn_ref(e),
+                                    _ => None,
+                                },
+                                _ => None,
+                            });
                             for name in pat_names(other) {
-                                self.facts.top.push((name.clone(), Top::Other));
+                                let top = match &made {
+                                    Some(r) => Top::Made(r.clone()),
+                                    None => Top::Other,
+                                };
+                                self.facts.top.push((name.clone(), top));
                                 if exported {
                                     self.facts.exports.push((name.clone(), name));
                                 }

@@ -42,17 +42,27 @@ pub enum Target {
 pub struct Project {
     pub modules: Vec<Module>,
     by_id: HashMap<String, ModIx>,
+    /// tsconfig path aliases into the functions folder: (prefix, module id prefix).
+    aliases: Vec<(String, String)>,
 }
 
 impl Project {
-    pub fn new(mut modules: Vec<Module>) -> Self {
+    pub fn new(modules: Vec<Module>) -> Self {
+        Self::with_aliases(modules, Vec::new())
+    }
+
+    pub fn with_aliases(mut modules: Vec<Module>, aliases: Vec<(String, String)>) -> Self {
         modules.sort_by(|a, b| a.id.cmp(&b.id));
         let by_id = modules
             .iter()
             .enumerate()
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
-        Project { modules, by_id }
+        Project {
+            modules,
+            by_id,
+            aliases,
+        }
     }
 
     pub fn module(&self, m: ModIx) -> Option<&Module> {
@@ -66,7 +76,10 @@ impl Project {
     /// The module a relative import names, from module `from`.
     pub fn resolve_module(&self, from: ModIx, source: &str) -> Option<ModIx> {
         if !source.starts_with('.') {
-            return None;
+            return self.aliases.iter().find_map(|(prefix, module_prefix)| {
+                let rest = source.strip_prefix(prefix.as_str())?;
+                self.lookup(&format!("{module_prefix}{rest}"))
+            });
         }
         let from_id = &self.module(from)?.id;
         let mut parts: Vec<&str> = from_id.split('/').collect();
@@ -80,8 +93,12 @@ impl Project {
                 s => parts.push(s),
             }
         }
-        let joined = parts.join("/");
-        let base = strip_ext(&joined);
+        self.lookup(&parts.join("/"))
+    }
+
+    /// A module by path without or with extension, or its folder's `index`.
+    fn lookup(&self, path: &str) -> Option<ModIx> {
+        let base = strip_ext(path);
         self.by_id
             .get(base)
             .or_else(|| self.by_id.get(&format!("{base}/index")))
@@ -132,14 +149,14 @@ impl Project {
                 }
             }
         }
-        if !import.source.starts_with('.') {
+        let Some(t) = self.resolve_module(m, &import.source) else {
+            if import.source.starts_with('.') {
+                return Target::Unknown;
+            }
             return match &import.kind {
                 ImportKind::Named(n) => Target::Lib(convex::lib_item(&import.source, n)),
                 _ => Target::Lib(LibItem::Other),
             };
-        }
-        let Some(t) = self.resolve_module(m, &import.source) else {
-            return Target::Unknown;
         };
         match &import.kind {
             ImportKind::Named(n) => self.resolve_export(t, n, hops + 1),
