@@ -340,6 +340,13 @@ impl ModuleLowerer {
         })
     }
 
+    fn is_helpers_import(&self, local: &str, name: &str) -> bool {
+        self.facts.import(local).is_some_and(|i| {
+            convex::is_custom_functions_module(&i.source)
+                && matches!(&i.kind, ImportKind::Named(n) if n == name)
+        })
+    }
+
     fn top_call(&mut self, name: &Atom, call: &CallExpr, name_span: Sp) -> Top {
         let Callee::Expr(callee) = &call.callee else {
             return Top::Other;
@@ -350,6 +357,14 @@ impl ModuleLowerer {
         if let FnRef::Name(f) = &callee_ref {
             if self.is_custom_factory(f) {
                 return self.custom_def(call);
+            }
+            // `const authContext = customCtx(fn)`: the customisation, named.
+            if self.is_helpers_import(f, "customCtx") {
+                return match self.customisation_call(call) {
+                    Some(FnRef::Inline(ix)) => Top::Fn(ix),
+                    Some(r) => Top::Alias(r),
+                    None => Top::Other,
+                };
             }
             if let Some(arg) = call.args.first() {
                 let arg = peel(&arg.expr);
@@ -432,16 +447,18 @@ impl ModuleLowerer {
         })
     }
 
+    /// `customCtx(fn)`: the only argument is the customisation.
+    fn customisation_call(&mut self, c: &CallExpr) -> Option<FnRef> {
+        let arg = peel(&c.args.first()?.expr);
+        match FnLike::of(arg) {
+            Some(f) => Some(FnRef::Inline(self.lower_fn(f, "customCtx", true))),
+            None => fn_ref(arg),
+        }
+    }
+
     fn customisation(&mut self, e: &Expr) -> Option<FnRef> {
         match e {
-            // customCtx(fn): the only argument is the customisation.
-            Expr::Call(c) => {
-                let arg = peel(&c.args.first()?.expr);
-                match FnLike::of(arg) {
-                    Some(f) => Some(FnRef::Inline(self.lower_fn(f, "customCtx", true))),
-                    None => fn_ref(arg),
-                }
-            }
+            Expr::Call(c) => self.customisation_call(c),
             Expr::Object(obj) => obj.props.iter().find_map(|p| {
                 let PropOrSpread::Prop(prop) = p else {
                     return None;
