@@ -39,12 +39,8 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
     };
     let summary = cx.analysis.endpoint(hm, hix, false);
     let event = match (&summary.unguarded_write, &summary.unguarded_return) {
-        (Some(w), Some(r)) => Some(if r.span < w.span {
-            (r, false)
-        } else {
-            (w, true)
-        }),
-        (Some(w), None) => Some((w, true)),
+        // A write is the graver exposure: report it when there is one.
+        (Some(w), _) => Some((w, true)),
         (None, Some(r)) => Some((r, false)),
         (None, None) => None,
     };
