@@ -27,7 +27,7 @@ fn cases(rule: &str, kind: &str) -> Vec<PathBuf> {
     out
 }
 
-fn check_case(case: &Path, expect_findings: bool) -> Result<(), String> {
+fn check_case(case: &Path, expect_findings: bool) -> Result<Option<(String, String)>, String> {
     let convex = case.join("convex");
     let report = common::run(std::slice::from_ref(&convex));
     if !report.errors.is_empty() {
@@ -75,21 +75,23 @@ fn check_case(case: &Path, expect_findings: bool) -> Result<(), String> {
         .unwrap_or(case)
         .to_string_lossy()
         .replace(['/', '\\'], "__");
-    insta::assert_snapshot!(name, common::rendered(&report));
-    Ok(())
+    Ok(Some((name, common::rendered(&report))))
 }
 
 #[test]
 fn fixtures_match_their_markers() {
     let mut failures = Vec::new();
+    let mut snapshots = Vec::new();
     let mut count = 0;
     for rule in registry() {
         let id = rule.meta().id;
         for (kind, fails) in [("fail", true), ("pass", false)] {
             for case in cases(id, kind) {
                 count += 1;
-                if let Err(e) = check_case(&case, fails) {
-                    failures.push(e);
+                match check_case(&case, fails) {
+                    Ok(Some(snap)) => snapshots.push(snap),
+                    Ok(None) => {}
+                    Err(e) => failures.push(e),
                 }
             }
         }
@@ -101,4 +103,8 @@ fn fixtures_match_their_markers() {
         failures.len(),
         failures.join("\n\n")
     );
+    // Markers first (they say what is right); then what the user sees.
+    for (name, text) in snapshots {
+        insta::assert_snapshot!(name, text);
+    }
 }

@@ -69,6 +69,9 @@ pub struct Summary {
     pub unguarded_return: Option<Event>,
     /// Returns a value derived from a server secret (an HMAC, an env var).
     pub returns_secret: bool,
+    /// Guarantees authentication when its arguments are identities
+    /// (`assertSignedIn(identity)` throws on null).
+    pub guarantee_given_identity: bool,
 }
 
 /// An identity whose null case is never handled.
@@ -118,7 +121,15 @@ impl<'p> Analysis<'p> {
             .borrow_mut()
             .insert((m, ix), Slot::InProgress);
         let summary = match self.body(m, ix) {
-            Some(body) => Rc::new(FnEval::new(self, m, body).summarise(false)),
+            Some(body) => {
+                let mut s = FnEval::new(self, m, body).summarise(false);
+                if !body.params.is_empty() && !s.guarantee {
+                    let mut given = FnEval::new(self, m, body);
+                    given.params_are_identities = true;
+                    s.guarantee_given_identity = given.summarise(false).guarantee;
+                }
+                Rc::new(s)
+            }
             None => Rc::new(Summary::default()),
         };
         self.summaries
@@ -348,6 +359,8 @@ struct FnEval<'a, 'p> {
     returns: Vec<(bool, Ret)>,
     returns_secret: bool,
     witness_memo: HashMap<Atom, bool>,
+    /// Evaluate as if every plain parameter were a nullable identity.
+    params_are_identities: bool,
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
@@ -363,6 +376,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             returns: Vec::new(),
             returns_secret: false,
             witness_memo: HashMap::new(),
+            params_are_identities: false,
         }
     }
 
@@ -394,6 +408,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             unguarded_write: self.writes.into_iter().min_by_key(|e| e.span),
             unguarded_return: self.leaks.into_iter().min_by_key(|e| e.span),
             returns_secret: self.returns_secret,
+            guarantee_given_identity: false,
         }
     }
 
@@ -525,7 +540,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(".");
-                fx.source = format!("ctx.{joined}");
+                fx.source = format!("ctx.{joined}()");
                 if convex::is_ctx_identity_call(path) {
                     fx.identity = true;
                 } else if let Some(target) = self.called_function(path, call) {
@@ -554,19 +569,19 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
             Callee::Name(n) => {
-                fx.source = n.to_string();
+                fx.source = format!("{n}()");
                 let target = project.resolve_name(self.m, n);
                 self.target_fx(&target, call, &mut fx, &[]);
                 if matches!(target, Target::Unknown) {
                     match n.as_str() {
-                        "fetch" => fx.write = Some("fetch".into()),
+                        "fetch" => fx.write = Some("fetch()".into()),
                         "timingSafeEqual" if call.secret_arg => fx.verifier = true,
                         _ => {}
                     }
                 }
             }
             Callee::Member(root, path) => {
-                fx.source = dotted(root, path);
+                fx.source = format!("{}()", dotted(root, path));
                 if let Some(lib) = lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(made) = self.local_made(root) {
@@ -592,7 +607,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
             Callee::Method(base, path) => {
-                fx.source = path.last().map(|s| s.to_string()).unwrap_or_default();
+                fx.source = format!("{}()", path.last().map(|s| s.as_str()).unwrap_or("?"));
                 if let Some(lib) = lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(maker) = self.call_maker(*base) {
@@ -647,7 +662,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Target::Fn(tm, tix) => {
                 let s = self.an.summary(*tm, *tix);
                 let settled = call.awaited || !s.is_async;
-                fx.guarantee = s.guarantee && settled;
+                let given = s.guarantee_given_identity
+                    && call.name_args.iter().any(|n| self.is_identity_name(n));
+                fx.guarantee = (s.guarantee || given) && settled;
                 fx.never_returns = s.never_returns && settled;
                 fx.identity = s.returns_identity;
                 fx.secret = s.returns_secret;
@@ -847,6 +864,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
         self.witness_memo.insert(n.clone(), false);
         let f = self.f;
+        if self.params_are_identities && f.params.contains(n) {
+            self.witness_memo.insert(n.clone(), true);
+            return true;
+        }
         let found = f
             .bindings
             .iter()

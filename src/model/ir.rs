@@ -168,6 +168,8 @@ pub struct FnBody {
     /// `const x = v` and `x = v` (a name may be bound more than once).
     pub bindings: Vec<(Atom, Val)>,
     pub uses: Vec<Use>,
+    /// Plain named parameters other than ctx, in order.
+    pub params: Vec<Atom>,
 }
 
 impl FnBody {

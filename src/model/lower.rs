@@ -628,7 +628,11 @@ fn is_ctx_type(p: &Pat) -> bool {
     let Some(ann) = ann else {
         return false;
     };
-    match &*ann.type_ann {
+    is_ctx_ts_type(&ann.type_ann)
+}
+
+fn is_ctx_ts_type(t: &TsType) -> bool {
+    match t {
         TsType::TsTypeRef(r) => {
             let name = match &r.type_name {
                 TsEntityName::Ident(i) => i.sym.clone(),
@@ -636,7 +640,10 @@ fn is_ctx_type(p: &Pat) -> bool {
             };
             name.ends_with("Ctx") || name.ends_with("Context")
         }
-        TsType::TsUnionOrIntersectionType(_) => true,
+        // `QueryCtx | MutationCtx`
+        TsType::TsUnionOrIntersectionType(TsUnionOrIntersectionType::TsUnionType(u)) => {
+            u.types.iter().all(|t| is_ctx_ts_type(t))
+        }
         _ => false,
     }
 }
@@ -664,6 +671,11 @@ impl BodyLowerer {
         for (i, p) in f.params().into_iter().enumerate() {
             let is_ctx = (i == 0 && ctx_first) || is_ctx_type(p);
             lw.param(p, is_ctx);
+            if let Pat::Ident(id) = p {
+                if !is_ctx && lw.ctx_path(&id.id.sym).is_none() {
+                    lw.out.params.push(id.id.sym.clone());
+                }
+            }
         }
         let body = match f {
             FnLike::Function(func) => func.body.as_ref().map(|b| lw.stmts(&b.stmts)),
@@ -1204,7 +1216,14 @@ impl BodyLowerer {
                     }
                 }
             }
-            let inner = self.expr(arg, ResultUse::Handled, out);
+            // A value passed whole to a plain function is that function's to
+            // check; passed to a method (`q.eq`, `ctx.db.insert`) it is just used.
+            let arg_mode = if matches!(resolved, IrCallee::Name(_)) {
+                ResultUse::Handled
+            } else {
+                ResultUse::Other
+            };
+            let inner = self.expr(arg, arg_mode, out);
             secret_arg |= inner.env || inner.hmac;
             absorb(&mut v, inner);
         }
@@ -1368,6 +1387,7 @@ impl BodyLowerer {
 /// rest from `refs` and `uses`, so facts stay small.
 fn compact(f: &mut FnBody) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
+    bound.extend(f.params.iter().cloned());
     bound.sort();
     bound.dedup();
     let keep = |refs: &mut Vec<Atom>| {

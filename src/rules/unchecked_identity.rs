@@ -45,7 +45,11 @@ impl Rule for UncheckedIdentity {
                             message: "used here as if it were never null".into(),
                         });
                     }
-                    let help = "throw (or return early) when it is null before using it: `if (!identity) throw new ConvexError(\"Not authenticated\")`".to_string();
+                    let help = if u.discarded {
+                        format!("keep the result and reject anonymous callers: `const identity = await {source}; if (!identity) throw new ConvexError(\"Not authenticated\")`")
+                    } else {
+                        "throw (or return early) when it is null before using it: `if (!identity) throw new ConvexError(\"Not authenticated\")`".to_string()
+                    };
                     cx.report(m, u.span, message, labels, function, help);
                 }
             }
