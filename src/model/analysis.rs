@@ -550,11 +550,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     let s = &target.1;
                     fx.guarantee = s.guarantee && call.awaited;
                     fx.identity = s.returns_identity;
+                    // What the called function does unauthenticated is the exposure;
+                    // one that verifies its own input (a webhook payload) exposes nothing.
                     if !s.guarantee {
                         if let Some(w) = &s.unguarded_write {
                             fx.write = Some(format!("{}, which calls {}", fx.source, w.what));
-                        } else if is_ctx_write(path) {
-                            fx.write = Some(fx.source.clone());
                         }
                         if let Some(r) = &s.unguarded_return {
                             fx.read = Some(format!("{}, which returns {}", fx.source, r.what));
