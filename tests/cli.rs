@@ -248,3 +248,24 @@ fn output_is_identical_at_one_and_many_threads() {
     };
     assert_eq!(run("1"), run("4"));
 }
+
+#[cfg(unix)]
+#[test]
+fn permission_denied_is_reported_with_the_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    write(dir.path(), "convex/secret.ts", CLOSED);
+    let secret = dir.path().join("convex/secret.ts");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&secret).is_ok() {
+        eprintln!("skipped: running as a user who can read mode-000 files (root)");
+        return;
+    }
+    let o = bin().args(["check", "--format", "json"]).arg(dir.path().join("convex")).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("permission denied"));
+    assert!(v["errors"][0]["file"].as_str().unwrap().ends_with("secret.ts"));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+}
