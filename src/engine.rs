@@ -14,6 +14,8 @@ use crate::parse::{self, line_col};
 use crate::rule::{self, Context};
 use crate::walk::{self, SourceFile, Target};
 
+const WORKER_STACK: usize = 512 * 1024 * 1024;
+
 #[derive(Debug, Default, Clone)]
 pub struct Options {
     pub paths: Vec<PathBuf>,
@@ -40,8 +42,11 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
     let start = Instant::now();
     let targets = walk::targets(&opts.paths)
         .map_err(|e| UsageError(format!("{}: {}", e.path.display(), e.message)))?;
+    // swc parses and drops trees recursively: give workers room for deeply
+    // nested input (the memory is reserved, and only touched when needed).
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
+        .stack_size(WORKER_STACK)
         .build()
         .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
     let mut report = Report::default();

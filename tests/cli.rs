@@ -262,10 +262,45 @@ fn permission_denied_is_reported_with_the_path() {
         eprintln!("skipped: running as a user who can read mode-000 files (root)");
         return;
     }
-    let o = bin().args(["check", "--format", "json"]).arg(dir.path().join("convex")).output().unwrap();
+    let o = bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path().join("convex"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let v = json(&o);
-    assert!(v["errors"][0]["message"].as_str().unwrap().contains("permission denied"));
-    assert!(v["errors"][0]["file"].as_str().unwrap().ends_with("secret.ts"));
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("permission denied"));
+    assert!(v["errors"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("secret.ts"));
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn deeply_nested_input_does_not_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let parens = format!(
+        "export const x = {}1{};\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    write(dir.path(), "convex/parens.ts", &parens);
+    let arrows = format!("export const f = {}1;\n", "async () => ".repeat(3_000));
+    write(dir.path(), "convex/arrows.ts", &arrows);
+    write(dir.path(), "convex/notes.ts", OPEN);
+    let o = bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path().join("convex"))
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(1 | 2)),
+        "crashed: {:?}",
+        o.status
+    );
+    assert_eq!(json(&o)["findings"][0]["function"], "notes:wipe");
 }
