@@ -747,6 +747,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if self.is_identity(v) {
             return Ret::Identity;
         }
+        if self.is_public(v) {
+            return Ret::Constant;
+        }
         match v.head {
             Head::Nullish => Ret::Nullish,
             Head::Lit | Head::Cond(_) | Head::Defaulted if v.refs.is_empty() && !v.calls => {
@@ -764,10 +767,34 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
     }
 
+    /// Rows filtered on a public flag, directly or through local names
+    /// (`rows.sort(...).slice(0, 25)` where `rows` holds public rows).
+    fn is_public(&self, v: &Val) -> bool {
+        if v.public {
+            return true;
+        }
+        if !matches!(v.head, Head::Name(_) | Head::Call(_)) || v.refs.is_empty() {
+            return false;
+        }
+        v.refs.iter().all(|n| {
+            let mut bound = self
+                .f
+                .bindings
+                .iter()
+                .filter(|(name, _)| name == n)
+                .peekable();
+            bound.peek().is_some() && bound.all(|(_, b)| b.public)
+        })
+    }
+
     /// Does the branch where `cond` is `truth` prove an authenticated caller?
     fn refine(&mut self, mut st: St, cond: &Cond, truth: bool) -> St {
         if !st.authed && self.implies_auth(cond, truth, 0) {
             st.authed = true;
+        }
+        // `if (!doc.isPublic) return null`: what was read is public past here.
+        if st.read.is_some() && implies_public(cond, truth, 0) {
+            st.read = None;
         }
         st
     }
@@ -985,6 +1012,24 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         false
+    }
+}
+
+/// Does the branch where `cond` is `truth` prove a document's public flag set?
+fn implies_public(cond: &Cond, truth: bool, depth: u32) -> bool {
+    if depth > 32 {
+        return false;
+    }
+    match cond {
+        Cond::Truthy(v) => truth && v.prop.as_deref().is_some_and(convex::is_public_flag),
+        Cond::Not(c) => implies_public(c, !truth, depth + 1),
+        Cond::And(a, b) if truth => {
+            implies_public(a, true, depth + 1) || implies_public(b, true, depth + 1)
+        }
+        Cond::Or(a, b) if !truth => {
+            implies_public(a, false, depth + 1) || implies_public(b, false, depth + 1)
+        }
+        _ => false,
     }
 }
 

@@ -150,3 +150,9 @@ mod tests {
         assert_eq!(generic_builder("query"), None);
     }
 }
+
+/// Document fields that, by near-universal convention, mark a row as meant
+/// for everyone: a read gated on one returns public data.
+pub fn is_public_flag(field: &str) -> bool {
+    matches!(field, "isPublic" | "public" | "published" | "isPublished")
+}

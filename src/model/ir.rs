@@ -53,6 +53,11 @@ pub struct Val {
     pub hmac: bool,
     /// Contains a call other than `new X(...)` (its result may carry data).
     pub calls: bool,
+    /// For `x.a.b`: the last property read, `b`.
+    pub prop: Option<Atom>,
+    /// Rows filtered on a public flag (`.filter(r => r.isPublic)`,
+    /// `.withIndex("by_public", q => q.eq("isPublic", true))`).
+    pub public: bool,
     pub span: Sp,
 }
 

@@ -654,6 +654,8 @@ struct BodyLowerer {
     /// Names that stand for the Convex ctx or a part of it: (name, path in ctx).
     ctx_aliases: Vec<(Atom, Vec<Atom>)>,
     depth: u32,
+    /// Public-flag tests seen so far (`row.isPublic`, `q.eq("isPublic", ..)`).
+    public_tests: u32,
 }
 
 impl BodyLowerer {
@@ -667,6 +669,7 @@ impl BodyLowerer {
             },
             ctx_aliases: vec![(atom("ctx"), Vec::new())],
             depth: 0,
+            public_tests: 0,
         };
         for (i, p) in f.params().into_iter().enumerate() {
             let is_ctx = (i == 0 && ctx_first) || is_ctx_type(p);
@@ -1148,6 +1151,13 @@ impl BodyLowerer {
             v.env |= inner.env;
         }
         v.span = span;
+        v.prop = match &m.prop {
+            MemberProp::Ident(p) => Some(p.sym.clone()),
+            _ => None,
+        };
+        if v.prop.as_deref().is_some_and(convex::is_public_flag) {
+            self.public_tests += 1;
+        }
         // A property of a call result or name keeps its head: `(await f()).user`.
         if matches!(
             v.head,
@@ -1190,6 +1200,7 @@ impl BodyLowerer {
             }
             None => self.method_callee(callee, &mut v, out),
         };
+        let public_before = self.public_tests;
         let mut passes_ctx = false;
         let mut secret_arg = false;
         let mut name_args = Vec::new();
@@ -1229,6 +1240,24 @@ impl BodyLowerer {
         }
         if is_hmac_callee(&resolved) {
             v.hmac = true;
+        }
+        let method = match &resolved {
+            IrCallee::Member(_, p) | IrCallee::Method(_, p) | IrCallee::Ctx(p) => p.last().cloned(),
+            _ => None,
+        };
+        // `q.eq("isPublic", true)`, `q.field("isPublic")`
+        if matches!(method.as_deref(), Some("eq" | "field"))
+            && first_str.as_deref().is_some_and(convex::is_public_flag)
+        {
+            self.public_tests += 1;
+        }
+        // Rows kept by a callback that tests a public flag are public rows.
+        if matches!(
+            method.as_deref(),
+            Some("filter" | "withIndex" | "withSearchIndex")
+        ) && self.public_tests > public_before
+        {
+            v.public = true;
         }
         let ix = self.out.calls.len() as CallIx;
         self.out.calls.push(CallSite {
@@ -1470,6 +1499,7 @@ fn is_opt_chain_obj(e: &Expr) -> bool {
 
 /// Merge what an operand contributes into the value of the whole expression.
 fn absorb(v: &mut Val, inner: Val) {
+    v.public |= inner.public;
     v.refs.extend(inner.refs);
     v.calls |= inner.calls;
     v.env |= inner.env;
