@@ -124,6 +124,12 @@ pub fn is_ctx_identity_call(path: &[swc_atoms::Atom]) -> bool {
     matches!(path, [a, b] if a == "auth" && b == "getUserIdentity")
 }
 
+/// Document fields that, by near-universal convention, mark a row as meant
+/// for everyone: a read gated on one returns public data.
+pub fn is_public_flag(field: &str) -> bool {
+    matches!(field, "isPublic" | "public" | "published" | "isPublished")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,10 +155,4 @@ mod tests {
         );
         assert_eq!(generic_builder("query"), None);
     }
-}
-
-/// Document fields that, by near-universal convention, mark a row as meant
-/// for everyone: a read gated on one returns public data.
-pub fn is_public_flag(field: &str) -> bool {
-    matches!(field, "isPublic" | "public" | "published" | "isPublished")
 }
