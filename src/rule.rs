@@ -128,7 +128,11 @@ impl<'a, 'p> Context<'a, 'p> {
 pub fn registry() -> Vec<Box<dyn Rule>> {
     use crate::rules::*;
     vec![
+        Box::new(loose_arg_validator::LooseArgValidator),
+        Box::new(missing_arg_validators::MissingArgValidators),
         Box::new(missing_auth::MissingAuth),
+        Box::new(server_calls_public_function::ServerCallsPublicFunction),
+        Box::new(should_be_internal::ShouldBeInternal),
         Box::new(unchecked_identity::UncheckedIdentity),
     ]
 }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use swc_atoms::Atom;
 
 use super::convex::{self, Kind, LibItem, Visibility};
-use super::facts::{FnRef, RouteHandler, Top};
+use super::facts::{Args, FnRef, RouteHandler, Top};
 use super::ir::*;
 use super::project::{ModIx, Project, Target};
 
@@ -32,6 +32,8 @@ pub struct ConvexFn {
     pub handler: Option<(ModIx, FnIx)>,
     /// `POST /stripe` when reached through an HTTP route.
     pub route: Option<String>,
+    /// The `args` validators (None: legacy form, or no `args` key).
+    pub args: Option<Args>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +74,8 @@ pub struct Summary {
     /// Guarantees authentication when its arguments are identities
     /// (`assertSignedIn(identity)` throws on null).
     pub guarantee_given_identity: bool,
+    /// Some path becomes authenticated (a check exists, if not on every path).
+    pub authenticates_somewhere: bool,
 }
 
 /// An identity whose null case is never handled.
@@ -167,6 +171,7 @@ impl<'p> Analysis<'p> {
                     handler: self.handler(m, reg.handler.as_ref()),
                     builder,
                     route: None,
+                    args: reg.args.clone(),
                 });
             }
             for route in &facts.routes {
@@ -198,6 +203,7 @@ impl<'p> Analysis<'p> {
                     handler: self.handler(m, handler.as_ref()),
                     builder: b,
                     route: Some(label),
+                    args: None,
                 })
             }
             RouteHandler::Ref(r) => {
@@ -224,6 +230,7 @@ impl<'p> Analysis<'p> {
                     handler: self.handler(t, reg.handler.as_ref()),
                     builder: b,
                     route: Some(label),
+                    args: None,
                 })
             }
         }
@@ -288,6 +295,27 @@ impl<'p> Analysis<'p> {
             Some(body) => FnEval::new(self, m, body).summarise(authenticated),
             None => Summary::default(),
         }
+    }
+
+    /// Does the function check who calls it at all (however partially)?
+    pub fn checks_caller(&self, f: &ConvexFn) -> bool {
+        if f.builder.authenticated_by.is_some() || f.builder.row_level_security {
+            return true;
+        }
+        let Some((m, ix)) = f.handler else {
+            return true;
+        };
+        let Some(body) = self.body(m, ix) else {
+            return true;
+        };
+        if self.endpoint(m, ix, false).authenticates_somewhere {
+            return true;
+        }
+        let mut eval = FnEval::new(self, m, body);
+        (0..body.calls.len() as CallIx).any(|c| {
+            let fx = eval.fx(c);
+            fx.identity || fx.guarantee || fx.verifier
+        })
     }
 
     /// Identities fetched in a body whose null case is never handled.
@@ -361,6 +389,7 @@ struct FnEval<'a, 'p> {
     witness_memo: HashMap<Atom, bool>,
     /// Evaluate as if every plain parameter were a nullable identity.
     params_are_identities: bool,
+    ever_authed: bool,
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
@@ -377,6 +406,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             returns_secret: false,
             witness_memo: HashMap::new(),
             params_are_identities: false,
+            ever_authed: false,
         }
     }
 
@@ -409,6 +439,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             unguarded_return: self.leaks.into_iter().min_by_key(|e| e.span),
             returns_secret: self.returns_secret,
             guarantee_given_identity: false,
+            authenticates_somewhere: self.ever_authed,
         }
     }
 
@@ -512,6 +543,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
         if fx.guarantee {
             st.authed = true;
+            self.ever_authed = true;
         }
         st
     }
@@ -628,7 +660,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if !matches!(path, [p] if p == "runQuery" || p == "runMutation" || p == "runAction") {
             return None;
         }
-        let fn_path = call.fn_arg.as_ref()?;
+        let fn_path = &call.fn_arg.as_ref()?.path;
         let (name, module_path) = fn_path.split_last()?;
         let module_id = module_path
             .iter()
@@ -791,6 +823,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
     fn refine(&mut self, mut st: St, cond: &Cond, truth: bool) -> St {
         if !st.authed && self.implies_auth(cond, truth, 0) {
             st.authed = true;
+            self.ever_authed = true;
         }
         // `if (!doc.isPublic) return null`: what was read is public past here.
         if st.read.is_some() && implies_public(cond, truth, 0) {

@@ -3,7 +3,7 @@
 
 use swc_atoms::Atom;
 
-use super::ir::{FnBody, FnIx, Sp};
+use super::ir::{FnArg, FnBody, FnIx, Sp};
 
 #[derive(Debug, Clone)]
 pub enum ImportKind {
@@ -61,8 +61,33 @@ pub struct Registration {
     pub name_span: Sp,
     pub builder_span: Sp,
     pub handler: Option<FnRef>,
-    /// The object form has an `args` key.
-    pub has_args: bool,
+    /// The `args` validators; None for the legacy form or an object without `args`.
+    pub args: Option<Args>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Args {
+    /// The `args` key.
+    pub span: Sp,
+    /// Each argument and its validator.
+    pub validators: Vec<(Atom, Validator)>,
+    /// Every `v.any()` inside, with the argument it is in.
+    pub loose: Vec<(Atom, Sp)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validator {
+    Id(Atom),
+    String,
+    Any,
+    Other,
+}
+
+/// `crons.interval("name", { minutes: 5 }, internal.jobs.run)` in crons.ts.
+#[derive(Debug, Clone)]
+pub struct CronJob {
+    pub method: Atom,
+    pub target: FnArg,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +123,7 @@ pub struct FileFacts {
     pub top: Vec<(Atom, Top)>,
     pub registrations: Vec<Registration>,
     pub routes: Vec<Route>,
+    pub crons: Vec<CronJob>,
 }
 
 impl FileFacts {

@@ -139,9 +139,19 @@ pub struct CallSite {
     pub secret_arg: bool,
     /// First string-literal argument (`crypto.subtle.verify("HMAC", ..)`).
     pub first_str: Option<Atom>,
-    /// `api.a.b` / `internal.a.b` as the function argument of `ctx.runQuery` & co.
-    pub fn_arg: Option<Vec<Atom>>,
+    /// `api.a.b` / `internal.a.b` given to `ctx.runQuery`, `ctx.scheduler.runAfter` & co.
+    pub fn_arg: Option<FnArg>,
     pub result: ResultUse,
+}
+
+/// A reference to a Convex function through the generated `api` or `internal` object.
+#[derive(Debug, Clone)]
+pub struct FnArg {
+    /// `api.…` (the public surface) rather than `internal.…`.
+    pub public: bool,
+    /// `["messages", "send"]` for `api.messages.send`.
+    pub path: Vec<Atom>,
+    pub span: Sp,
 }
 
 /// How a local name is used (for null-check tracking).
@@ -175,6 +185,8 @@ pub struct FnBody {
     pub uses: Vec<Use>,
     /// Plain named parameters other than ctx, in order.
     pub params: Vec<Atom>,
+    /// How many parameters it declares (ctx included).
+    pub arity: u8,
 }
 
 impl FnBody {

@@ -8,12 +8,12 @@ use swc_ecma_ast::*;
 
 use super::convex;
 use super::facts::{
-    CustomDef, FileFacts, FnRef, Import as ImportFact, ImportKind, Registration, Route,
-    RouteHandler, Top,
+    Args, CronJob, CustomDef, FileFacts, FnRef, Import as ImportFact, ImportKind, Registration,
+    Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    CallIx, CallSite, Callee as IrCallee, Cond, FnBody, FnIx, Head, Node, ResultUse, Sp, Use,
-    UseKind, Val,
+    CallIx, CallSite, Callee as IrCallee, Cond, FnArg, FnBody, FnIx, Head, Node, ResultUse, Sp,
+    Use, UseKind, Val,
 };
 
 /// Expressions nested deeper than this are summarised as opaque, so hostile
@@ -88,6 +88,24 @@ fn member_expr_path(m: &MemberExpr) -> Option<(Atom, Vec<Atom>)> {
         MemberProp::PrivateName(_) => return None,
     }
     Some((root, path))
+}
+
+/// `api.a.b` or `internal.a.b`.
+fn fn_arg_of(e: &Expr) -> Option<FnArg> {
+    let (root, path) = member_path(e)?;
+    let public = match root.as_str() {
+        "api" => true,
+        "internal" => false,
+        _ => return None,
+    };
+    if path.is_empty() {
+        return None;
+    }
+    Some(FnArg {
+        public,
+        path,
+        span: sp(e.span()),
+    })
 }
 
 fn fn_ref(e: &Expr) -> Option<FnRef> {
@@ -371,14 +389,14 @@ impl ModuleLowerer {
                 if matches!(arg, Expr::Object(_) | Expr::Fn(_) | Expr::Arrow(_))
                     || (call.args.len() == 1 && matches!(arg, Expr::Ident(_)))
                 {
-                    let (handler, has_args) = self.config(name, arg);
+                    let (handler, args) = self.config(name, arg);
                     let reg = Registration {
                         local: name.clone(),
                         builder: f.clone(),
                         name_span,
                         builder_span: sp(callee.span()),
                         handler,
-                        has_args,
+                        args,
                     };
                     self.facts.registrations.push(reg);
                     return Top::Reg(self.facts.registrations.len() - 1);
@@ -388,16 +406,16 @@ impl ModuleLowerer {
         Top::Made(callee_ref)
     }
 
-    /// The handler and `args` presence of a builder's argument.
-    fn config(&mut self, name: &Atom, arg: &Expr) -> (Option<FnRef>, bool) {
+    /// The handler and `args` validators of a builder's argument.
+    fn config(&mut self, name: &Atom, arg: &Expr) -> (Option<FnRef>, Option<Args>) {
         if let Some(f) = FnLike::of(arg) {
-            return (Some(FnRef::Inline(self.lower_fn(f, name, true))), false);
+            return (Some(FnRef::Inline(self.lower_fn(f, name, true))), None);
         }
         let Expr::Object(obj) = arg else {
-            return (fn_ref(arg), false);
+            return (fn_ref(arg), None);
         };
         let mut handler = None;
-        let mut has_args = false;
+        let mut has_args = None;
         for prop in &obj.props {
             let PropOrSpread::Prop(prop) = prop else {
                 continue;
@@ -410,7 +428,7 @@ impl ModuleLowerer {
                             None => fn_ref(&kv.value),
                         }
                     }
-                    Some("args") => has_args = true,
+                    Some("args") => has_args = Some(args_of(&kv.value, sp(kv.key.span()))),
                     _ => {}
                 },
                 Prop::Method(m) if prop_name(&m.key).as_deref() == Some("handler") => {
@@ -420,7 +438,12 @@ impl ModuleLowerer {
                 Prop::Shorthand(id) if id.sym == "handler" => {
                     handler = Some(FnRef::Name(id.sym.clone()))
                 }
-                Prop::Shorthand(id) if id.sym == "args" => has_args = true,
+                Prop::Shorthand(id) if id.sym == "args" => {
+                    has_args = Some(Args {
+                        span: sp(id.span),
+                        ..Args::default()
+                    })
+                }
                 _ => {}
             }
         }
@@ -492,6 +515,18 @@ impl ModuleLowerer {
         let Some((router, path)) = member_path(callee) else {
             return;
         };
+        if self.is_made_by(&router, "cronJobs") {
+            if let (Some(method), Some(target)) = (
+                path.first(),
+                call.args.iter().find_map(|a| fn_arg_of(&a.expr)),
+            ) {
+                self.facts.crons.push(CronJob {
+                    method: method.clone(),
+                    target,
+                });
+            }
+            return;
+        }
         if path.len() != 1 || path.first().map(|p| p.as_str()) != Some("route") {
             return;
         }
@@ -574,6 +609,14 @@ impl ModuleLowerer {
         fn_ref(value).map(RouteHandler::Ref)
     }
 
+    /// Is `name` bound to `maker()` imported from `convex/server`?
+    fn is_made_by(&self, name: &str, maker: &str) -> bool {
+        matches!(self.facts.top(name), Some(Top::Made(FnRef::Name(n))) if
+        self.facts.import(n).is_some_and(|i| {
+            i.source == "convex/server" && matches!(&i.kind, ImportKind::Named(x) if x == maker)
+        }))
+    }
+
     fn is_http_router(&self, maker: &str) -> bool {
         self.facts.import(maker).is_some_and(|i| {
             i.source == "convex/server"
@@ -585,6 +628,93 @@ impl ModuleLowerer {
         let body = BodyLowerer::lower(f, name, ctx_first);
         self.facts.fns.push(body);
         (self.facts.fns.len() - 1) as FnIx
+    }
+}
+
+/// The validators of an `args` object: each argument's kind, and `v.any()`s.
+fn args_of(e: &Expr, key_span: Sp) -> Args {
+    let mut args = Args {
+        span: key_span,
+        ..Args::default()
+    };
+    let Expr::Object(obj) = peel(e) else {
+        return args;
+    };
+    for prop in &obj.props {
+        let PropOrSpread::Prop(prop) = prop else {
+            continue;
+        };
+        let Prop::KeyValue(kv) = &**prop else {
+            continue;
+        };
+        let Some(name) = prop_name(&kv.key) else {
+            continue;
+        };
+        let mut loose = Vec::new();
+        collect_any(&kv.value, &mut loose, 0);
+        args.loose
+            .extend(loose.into_iter().map(|s| (name.clone(), s)));
+        args.validators.push((name, validator_of(&kv.value, 0)));
+    }
+    args
+}
+
+/// `v.id("t")`, `v.optional(v.id("t"))`, `v.string()`, `v.any()`, ...
+fn validator_of(e: &Expr, depth: u32) -> Validator {
+    let Expr::Call(c) = peel(e) else {
+        return Validator::Other;
+    };
+    let Callee::Expr(callee) = &c.callee else {
+        return Validator::Other;
+    };
+    let Some((_, path)) = member_path(callee) else {
+        return Validator::Other;
+    };
+    let first = c.args.first().map(|a| peel(&a.expr));
+    match path.last().map(|s| s.as_str()) {
+        Some("id") => match first {
+            Some(Expr::Lit(Lit::Str(s))) => Validator::Id(str_value(s)),
+            _ => Validator::Other,
+        },
+        Some("string") => Validator::String,
+        Some("any") => Validator::Any,
+        Some("optional") if depth < 8 => match first {
+            Some(inner) => validator_of(inner, depth + 1),
+            None => Validator::Other,
+        },
+        _ => Validator::Other,
+    }
+}
+
+/// Spans of every `v.any()` inside a validator expression.
+fn collect_any(e: &Expr, out: &mut Vec<Sp>, depth: u32) {
+    if depth > 32 {
+        return;
+    }
+    match peel(e) {
+        Expr::Call(c) => {
+            if let Callee::Expr(callee) = &c.callee {
+                if let Some((root, path)) = member_path(callee) {
+                    if root == "v" && path.len() == 1 && path.first().is_some_and(|p| p == "any") {
+                        out.push(sp(c.span));
+                        return;
+                    }
+                }
+            }
+            for a in &c.args {
+                collect_any(&a.expr, out, depth + 1);
+            }
+        }
+        Expr::Object(o) => {
+            for p in &o.props {
+                if let PropOrSpread::Prop(p) = p {
+                    if let Prop::KeyValue(kv) = &**p {
+                        collect_any(&kv.value, out, depth + 1);
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -671,7 +801,9 @@ impl BodyLowerer {
             depth: 0,
             public_tests: 0,
         };
-        for (i, p) in f.params().into_iter().enumerate() {
+        let params = f.params();
+        lw.out.arity = u8::try_from(params.len()).unwrap_or(u8::MAX);
+        for (i, p) in params.into_iter().enumerate() {
             let is_ctx = (i == 0 && ctx_first) || is_ctx_type(p);
             lw.param(p, is_ctx);
             if let Pat::Ident(id) = p {
@@ -1220,12 +1352,8 @@ impl BodyLowerer {
                     first_str = Some(str_value(s));
                 }
             }
-            if i == 0 && matches!(resolved, IrCallee::Ctx(_)) {
-                if let Some((root, path)) = member_path(arg) {
-                    if root == "api" || root == "internal" {
-                        fn_arg = Some(path);
-                    }
-                }
+            if fn_arg.is_none() && matches!(resolved, IrCallee::Ctx(_)) {
+                fn_arg = fn_arg_of(arg);
             }
             // A value passed whole to a plain function is that function's to
             // check; passed to a method (`q.eq`, `ctx.db.insert`) it is just used.

@@ -1,4 +1,8 @@
 //! One file per rule; the file name is the rule id in snake_case.
 
+pub mod loose_arg_validator;
+pub mod missing_arg_validators;
 pub mod missing_auth;
+pub mod server_calls_public_function;
+pub mod should_be_internal;
 pub mod unchecked_identity;

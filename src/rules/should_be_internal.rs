@@ -1,0 +1,156 @@
+//! `should-be-internal`: a public function that checks no caller and whose
+//! name, or module, says only the server should call it.
+
+use crate::declare_rule;
+use crate::finding::Label;
+use crate::model::convex::{Kind, Visibility};
+use crate::rule::{Context, Meta, Rule};
+
+declare_rule!(
+    ShouldBeInternal,
+    "should-be-internal",
+    Warning,
+    "Unauthenticated public function is named or placed as server-only"
+);
+
+impl Rule for ShouldBeInternal {
+    fn meta(&self) -> &'static Meta {
+        &Self::META
+    }
+
+    fn run(&self, cx: &mut Context<'_, '_>) {
+        for f in cx.functions {
+            if f.visibility != Visibility::Public || f.route.is_some() || f.kind == Kind::HttpAction
+            {
+                continue;
+            }
+            let Some(module) = cx.analysis.project.module(f.module) else {
+                continue;
+            };
+            let name = f.id.rsplit_once(':').map_or("", |(_, n)| n);
+            let file = module.id.rsplit('/').next().unwrap_or("");
+            let why = match (server_only_name(name), server_only_module(file)) {
+                (Some(word), _) => format!("its name (`{word}`) marks it as server-only"),
+                (None, true) => format!(
+                    "it lives in `{}`, a server-only module",
+                    module.display.display()
+                ),
+                (None, false) => continue,
+            };
+            if cx.analysis.checks_caller(f) {
+                continue;
+            }
+            let internal = format!("internal{}", capitalise(&f.kind.to_string()));
+            let message = format!("public {} `{}` checks no caller, and {why}", f.kind, f.id);
+            let labels = vec![Label {
+                span: f.builder_span,
+                message: format!("callable by anyone; `{internal}` would not be"),
+            }];
+            let help = format!(
+                "build it with `{internal}` and call it through `internal.{}`",
+                f.id.replace(':', ".").replace('/', ".")
+            );
+            cx.report(
+                f.module,
+                f.name_span,
+                message,
+                labels,
+                Some(f.id.clone()),
+                help,
+            );
+        }
+    }
+}
+
+/// A leading `_`, or a word such as `internal`, `cron`, `webhook`, `migrate`.
+fn server_only_name(name: &str) -> Option<String> {
+    if name.starts_with('_') {
+        return Some("_".into());
+    }
+    words(name).into_iter().find(|w| {
+        matches!(
+            w.as_str(),
+            "internal"
+                | "cron"
+                | "webhook"
+                | "migrate"
+                | "migration"
+                | "backfill"
+                | "seed"
+                | "admin"
+        )
+    })
+}
+
+/// `testUtils.ts`, `debug*.ts`, `seed*.ts`, `dev*.ts` (not `devices.ts`).
+fn server_only_module(file: &str) -> bool {
+    if matches!(file, "testUtils" | "test_utils" | "testHelpers" | "testing") {
+        return true;
+    }
+    ["debug", "seed", "dev"].iter().any(|prefix| {
+        file.strip_prefix(prefix).is_some_and(|rest| {
+            rest.is_empty()
+                || rest == "s"
+                || rest.starts_with(|c: char| {
+                    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                })
+        })
+    })
+}
+
+/// `runBackfillJob` -> run, backfill, job; `seed_users` -> seed, users.
+fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in name.chars() {
+        if c == '_' || c == '-' || c.is_ascii_digit() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur.extend(c.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_modules() {
+        assert_eq!(server_only_name("_processPayment").as_deref(), Some("_"));
+        assert_eq!(
+            server_only_name("runBackfillJob").as_deref(),
+            Some("backfill")
+        );
+        assert_eq!(
+            server_only_name("stripeWebhook").as_deref(),
+            Some("webhook")
+        );
+        assert_eq!(server_only_name("listAdmins"), None);
+        assert_eq!(server_only_name("send"), None);
+        assert!(server_only_module("seed"));
+        assert!(server_only_module("seedData"));
+        assert!(server_only_module("devTools"));
+        assert!(server_only_module("testUtils"));
+        assert!(!server_only_module("devices"));
+        assert!(!server_only_module("seeder"));
+        assert!(!server_only_module("debugger"));
+    }
+}
