@@ -48,7 +48,7 @@ impl Rule for ShouldBeInternal {
             }];
             let help = format!(
                 "build it with `{internal}` and call it through `internal.{}`",
-                f.id.replace(':', ".").replace('/', ".")
+                f.id.replace([':', '/'], ".")
             );
             cx.report(
                 f.module,
