@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::finding::{FileError, Finding, Located};
 use crate::model::facts::FileFacts;
-use crate::model::{lower, Analysis, Module, Project};
+use crate::model::{lower, secrets, Analysis, Module, Project};
 use crate::parse::{self, line_col};
 use crate::rule::{self, Context};
 use crate::walk::{self, SourceFile, Target};
@@ -135,7 +135,11 @@ fn analyse_file(file: &SourceFile) -> Outcome {
         );
     };
     let result = catch_unwind(AssertUnwindSafe(|| match parse::parse(&src, file.tsx) {
-        Ok(module) => Ok(lower::lower_module(&module)),
+        Ok(module) => {
+            let mut facts = lower::lower_module(&module);
+            facts.secrets = secrets::collect(&module);
+            Ok(facts)
+        }
         Err(e) => Err(e),
     }));
     match result {
@@ -188,6 +192,7 @@ fn locate(project: &Project, findings: Vec<Finding>, target: &Target, report: &m
             help: f.help,
             span: f.span,
             labels: f.labels,
+            sensitive: f.sensitive,
         });
     }
     report.sources.extend(texts);

@@ -26,6 +26,8 @@ pub struct Finding {
     /// Evidence, in the same file.
     pub labels: Vec<Label>,
     pub function: Option<String>,
+    /// The flagged code is itself secret: never print the source around it.
+    pub sensitive: bool,
 }
 
 /// A finding placed in a file: what every output format prints.
@@ -45,6 +47,8 @@ pub struct Located {
     pub span: Sp,
     #[serde(skip)]
     pub labels: Vec<Label>,
+    #[serde(skip)]
+    pub sensitive: bool,
 }
 
 /// A file that could not be checked as asked.

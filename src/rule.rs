@@ -113,7 +113,16 @@ impl<'a, 'p> Context<'a, 'p> {
             span,
             labels,
             function,
+            sensitive: false,
         });
+    }
+
+    /// Like `report`, for findings whose code must not be echoed (secrets).
+    pub fn report_sensitive(&mut self, module: ModIx, span: Sp, message: String, help: String) {
+        self.report(module, span, message, Vec::new(), None, help);
+        if let Some(f) = self.findings.last_mut() {
+            f.sensitive = true;
+        }
     }
 
     /// The Convex function whose handler is this body, if any.
@@ -128,6 +137,7 @@ impl<'a, 'p> Context<'a, 'p> {
 pub fn registry() -> Vec<Box<dyn Rule>> {
     use crate::rules::*;
     vec![
+        Box::new(hardcoded_secret::HardcodedSecret),
         Box::new(loose_arg_validator::LooseArgValidator),
         Box::new(missing_arg_validators::MissingArgValidators),
         Box::new(missing_auth::MissingAuth),

@@ -124,6 +124,7 @@ pub struct FileFacts {
     pub registrations: Vec<Registration>,
     pub routes: Vec<Route>,
     pub crons: Vec<CronJob>,
+    pub secrets: Vec<super::secrets::SecretLit>,
 }
 
 impl FileFacts {

@@ -7,6 +7,7 @@ pub mod facts;
 pub mod ir;
 pub mod lower;
 pub mod project;
+pub mod secrets;
 
 pub use analysis::{Analysis, ConvexFn, Unchecked};
 pub use ir::Sp;

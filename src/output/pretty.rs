@@ -24,7 +24,8 @@ struct Diag {
     severity: Severity,
     help: String,
     labels: Vec<LabeledSpan>,
-    source: NamedSource<String>,
+    /// None for findings whose code must not be echoed (secrets).
+    source: Option<NamedSource<String>>,
 }
 
 impl fmt::Display for Diag {
@@ -53,10 +54,11 @@ impl Diagnostic for Diag {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
         Some(Box::new(self.labels.iter().cloned()))
     }
 }
@@ -68,6 +70,22 @@ fn span(lo: u32, hi: u32, len: usize) -> SourceSpan {
 }
 
 fn diag(f: &Located, text: &str) -> Diag {
+    if f.sensitive {
+        return Diag {
+            message: format!(
+                "{} ({}:{}:{})",
+                f.message,
+                f.file.display(),
+                f.line,
+                f.column
+            ),
+            code: f.rule,
+            severity: f.severity,
+            help: f.help.clone(),
+            labels: Vec::new(),
+            source: None,
+        };
+    }
     let len = text.len();
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         Some(match &f.function {
@@ -88,7 +106,10 @@ fn diag(f: &Located, text: &str) -> Diag {
         severity: f.severity,
         help: f.help.clone(),
         labels,
-        source: NamedSource::new(f.file.display().to_string(), text.to_string()),
+        source: Some(NamedSource::new(
+            f.file.display().to_string(),
+            text.to_string(),
+        )),
     }
 }
 

@@ -1,0 +1,261 @@
+//! Secret-shaped string literals: well-known key formats anywhere, and long
+//! random strings assigned to names like `apiKey`. Collected per file, with
+//! the value already redacted: the facts never hold a secret whole.
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+use swc_ecma_ast::{AssignExpr, AssignTarget, KeyValueProp, Module, Pat, Str, Tpl, VarDeclarator};
+use swc_ecma_visit::{Visit, VisitWith};
+
+use super::ir::Sp;
+use super::lower::sp;
+
+#[derive(Debug, Clone)]
+pub struct SecretLit {
+    /// What it looks like: "Stripe or Clerk live secret key".
+    pub kind: &'static str,
+    /// A few leading characters and the length, never the whole value.
+    pub redacted: String,
+    /// The name it is assigned to, if that is why it was flagged.
+    pub name: Option<String>,
+    pub span: Sp,
+}
+
+/// Well-known formats, in the order reported.
+const FORMATS: &[(&str, &str)] = &[
+    (
+        "Stripe or Clerk live secret key",
+        r"^(sk|rk)_live_[0-9A-Za-z]{20,}$",
+    ),
+    ("AWS access key id", r"^(AKIA|ASIA)[0-9A-Z]{16}$"),
+    (
+        "GitHub token",
+        r"^(gh[pousr]_[0-9A-Za-z]{36,}|github_pat_[0-9A-Za-z_]{22,})$",
+    ),
+    ("Slack token", r"^xox[abprs]-[0-9A-Za-z-]{10,}$"),
+    ("Anthropic API key", r"^sk-ant-[0-9A-Za-z_-]{20,}$"),
+    (
+        "OpenAI API key",
+        r"^sk-(proj-|svcacct-)?[0-9A-Za-z_-]{20,}$",
+    ),
+    ("Google API key", r"^AIza[0-9A-Za-z_-]{35}$"),
+    ("PEM private key", r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"),
+    (
+        "signed JWT",
+        r"^eyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}\.[0-9A-Za-z_-]{16,}$",
+    ),
+];
+
+static FORMAT_SET: LazyLock<Option<RegexSet>> =
+    LazyLock::new(|| RegexSet::new(FORMATS.iter().map(|(_, re)| *re)).ok());
+
+/// Names whose values are secrets: `apiKey`, `client_secret`, `authToken`, `password`.
+static SECRET_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)(secret|api_?key|access_?key|private_?key|token|passw(or)?d|credential)").ok()
+});
+
+pub fn collect(module: &Module) -> Vec<SecretLit> {
+    let mut c = Collector {
+        name: None,
+        out: Vec::new(),
+    };
+    module.visit_with(&mut c);
+    c.out
+}
+
+struct Collector {
+    /// The name the current value is being assigned to.
+    name: Option<String>,
+    out: Vec<SecretLit>,
+}
+
+impl Collector {
+    fn with_name(&mut self, name: Option<String>, f: impl FnOnce(&mut Self)) {
+        let saved = std::mem::replace(&mut self.name, name);
+        f(self);
+        self.name = saved;
+    }
+
+    fn check(&mut self, value: &str, span: Sp) {
+        // Cheap filters first: every format is 16+ characters with no spaces
+        // (a PEM block has spaces only in its header).
+        if value.len() < 16 || (value.contains(' ') && !value.contains("PRIVATE KEY")) {
+            return;
+        }
+        if let Some(kind) = known_format(value) {
+            if !is_placeholder(value) {
+                self.out.push(SecretLit {
+                    kind,
+                    redacted: redact(value, kind),
+                    name: None,
+                    span,
+                });
+            }
+            return;
+        }
+        let Some(name) = &self.name else {
+            return;
+        };
+        let named_secret = SECRET_NAME.as_ref().is_some_and(|re| re.is_match(name));
+        if named_secret && looks_random(value) && !is_placeholder(value) {
+            self.out.push(SecretLit {
+                kind: "high-entropy string",
+                redacted: redact(value, ""),
+                name: Some(name.clone()),
+                span,
+            });
+        }
+    }
+}
+
+impl Visit for Collector {
+    fn visit_var_declarator(&mut self, d: &VarDeclarator) {
+        let name = match &d.name {
+            Pat::Ident(i) => Some(i.id.sym.to_string()),
+            _ => None,
+        };
+        self.with_name(name, |c| d.init.visit_with(c));
+    }
+
+    fn visit_key_value_prop(&mut self, kv: &KeyValueProp) {
+        let name = match &kv.key {
+            swc_ecma_ast::PropName::Ident(i) => Some(i.sym.to_string()),
+            swc_ecma_ast::PropName::Str(s) => Some(s.value.to_string_lossy().into_owned()),
+            _ => None,
+        };
+        self.with_name(name, |c| kv.value.visit_with(c));
+    }
+
+    fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        let name = match &a.left {
+            AssignTarget::Simple(swc_ecma_ast::SimpleAssignTarget::Ident(i)) => {
+                Some(i.id.sym.to_string())
+            }
+            AssignTarget::Simple(swc_ecma_ast::SimpleAssignTarget::Member(m)) => match &m.prop {
+                swc_ecma_ast::MemberProp::Ident(p) => Some(p.sym.to_string()),
+                _ => None,
+            },
+            _ => None,
+        };
+        self.with_name(name, |c| a.right.visit_with(c));
+    }
+
+    fn visit_str(&mut self, s: &Str) {
+        let value = s.value.to_string_lossy();
+        self.check(&value, sp(s.span));
+    }
+
+    fn visit_tpl(&mut self, t: &Tpl) {
+        for q in &t.quasis {
+            if let Some(cooked) = &q.cooked {
+                let value = cooked.to_string_lossy();
+                self.check(&value, sp(q.span));
+            }
+        }
+        t.visit_children_with(self);
+    }
+}
+
+fn known_format(value: &str) -> Option<&'static str> {
+    let set = FORMAT_SET.as_ref()?;
+    let first = set.matches(value).into_iter().next()?;
+    FORMATS.get(first).map(|(kind, _)| *kind)
+}
+
+/// `YOUR_API_KEY`, `sk_live_xxxxxxxx...`, `<token>`, `changeme`.
+fn is_placeholder(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "your",
+        "xxxx",
+        "example",
+        "placeholder",
+        "changeme",
+        "dummy",
+        "sample",
+        "replace",
+        "<",
+        "${",
+        "...",
+        "fake",
+        "redacted",
+    ];
+    if WORDS.iter().any(|w| lower.contains(w)) {
+        return true;
+    }
+    // A long run of one character: `sk_live_0000000000000000`.
+    let bytes = value.as_bytes();
+    bytes
+        .windows(8)
+        .any(|w| w.iter().all(|b| Some(b) == w.first()))
+}
+
+/// Random-looking: long, no spaces, mixed classes, high Shannon entropy.
+fn looks_random(value: &str) -> bool {
+    if value.len() < 20 || value.chars().any(char::is_whitespace) {
+        return false;
+    }
+    // Generated keys mix letters and digits; identifiers and words do not.
+    let letters = value.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    if !letters || digits < 2 {
+        return false;
+    }
+    entropy(value) >= 3.5
+}
+
+fn entropy(value: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in value.bytes() {
+        if let Some(c) = counts.get_mut(b as usize) {
+            *c += 1;
+        }
+    }
+    let n = value.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// `sk_live_…(107 chars)`: the format's prefix only, or three characters.
+fn redact(value: &str, kind: &str) -> String {
+    let keep = match kind {
+        "PEM private key" => return "-----BEGIN … PRIVATE KEY----- (redacted)".into(),
+        "" => 3,
+        _ => value.find(['_', '-']).map_or(4, |i| i + 1).min(8),
+    };
+    let prefix: String = value.chars().take(keep).collect();
+    format!("{prefix}…({} chars)", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_placeholders() {
+        let stripe = format!("sk_live_{}", "4eC39HqLyjWDarjtT1zdp7dc9x");
+        assert_eq!(
+            known_format(&stripe),
+            Some("Stripe or Clerk live secret key")
+        );
+        assert_eq!(known_format("sk_test_4eC39HqLyjWDarjtT1zdp7dc"), None);
+        assert_eq!(
+            known_format("AKIAIOSFODNN7EXAMPLE"),
+            Some("AWS access key id")
+        );
+        assert!(is_placeholder("AKIAIOSFODNN7EXAMPLE"));
+        assert!(is_placeholder("YOUR_API_KEY_GOES_HERE"));
+        assert!(is_placeholder("sk_live_00000000000000000000"));
+        assert!(!redact(&stripe, "Stripe or Clerk live secret key").contains("4eC39"));
+        assert!(looks_random("q8Zr2Lx9Vt4Nw7Kp3Jm6Hs1Gd5Fb"));
+        assert!(!looks_random("hello-world-this-is-a-test"));
+        assert!(!looks_random("refreshTokensByUserAndDevice"));
+    }
+}
