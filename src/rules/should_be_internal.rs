@@ -67,18 +67,44 @@ fn server_only_name(name: &str) -> Option<String> {
     if name.starts_with('_') {
         return Some("_".into());
     }
-    words(name).into_iter().find(|w| {
+    let words = words(name);
+    // `getWebhookById`, `listAdminUsers`: a CRUD verb first makes the word the
+    // object (a `webhooks` table), not the caller.
+    let crud = words.first().is_some_and(|w| {
         matches!(
             w.as_str(),
-            "internal"
-                | "cron"
-                | "webhook"
-                | "migrate"
-                | "migration"
-                | "backfill"
-                | "seed"
-                | "admin"
+            "get"
+                | "list"
+                | "fetch"
+                | "find"
+                | "view"
+                | "count"
+                | "create"
+                | "update"
+                | "delete"
+                | "remove"
+                | "set"
+                | "add"
+                | "bump"
+                | "ping"
+                | "sync"
+                | "track"
+                | "record"
+                | "mark"
+                | "peek"
+                | "search"
+                | "explore"
+                | "load"
+                | "read"
+                | "toggle"
+                | "rename"
+                | "edit"
         )
+    });
+    words.into_iter().find(|w| match w.as_str() {
+        "internal" | "migrate" | "migration" | "backfill" => true,
+        "cron" | "webhook" | "seed" | "admin" => !crud,
+        _ => false,
     })
 }
 
@@ -144,6 +170,15 @@ mod tests {
             Some("webhook")
         );
         assert_eq!(server_only_name("listAdmins"), None);
+        assert_eq!(server_only_name("getWebhookById"), None);
+        assert_eq!(
+            server_only_name("handleClerkWebhook").as_deref(),
+            Some("webhook")
+        );
+        assert_eq!(
+            server_only_name("updateInternalNotes").as_deref(),
+            Some("internal")
+        );
         assert_eq!(server_only_name("send"), None);
         assert!(server_only_module("seed"));
         assert!(server_only_module("seedData"));
