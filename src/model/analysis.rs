@@ -76,6 +76,17 @@ pub struct Summary {
     pub guarantee_given_identity: bool,
     /// Some path becomes authenticated (a check exists, if not on every path).
     pub authenticates_somewhere: bool,
+    /// Returns the content of this env var.
+    pub returns_env: Option<Atom>,
+}
+
+/// An env var's content reaching somewhere it leaks.
+#[derive(Debug, Clone)]
+pub struct EnvLeak {
+    pub span: Sp,
+    pub var: Atom,
+    /// "is returned to the caller", "is logged", ...
+    pub sink: &'static str,
 }
 
 /// An identity whose null case is never handled.
@@ -318,6 +329,15 @@ impl<'p> Analysis<'p> {
         })
     }
 
+    /// Env var contents that leak from a body (`returns_to_client`: it is a
+    /// public function's handler, so its return value reaches the caller).
+    pub fn env_leaks(&self, m: ModIx, ix: FnIx, returns_to_client: bool) -> Vec<EnvLeak> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).env_leaks(returns_to_client),
+            None => Vec::new(),
+        }
+    }
+
     /// Identities fetched in a body whose null case is never handled.
     pub fn unchecked(&self, m: ModIx, ix: FnIx) -> Vec<Unchecked> {
         match self.body(m, ix) {
@@ -338,6 +358,8 @@ struct CallFx {
     verifier: bool,
     /// Returns a value derived from a server secret.
     secret: bool,
+    /// Returns the content of this env var.
+    env: Option<Atom>,
     write: Option<String>,
     read: Option<String>,
     /// A short name for messages.
@@ -390,6 +412,7 @@ struct FnEval<'a, 'p> {
     /// Evaluate as if every plain parameter were a nullable identity.
     params_are_identities: bool,
     ever_authed: bool,
+    returns_env: Option<Atom>,
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
@@ -407,6 +430,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             witness_memo: HashMap::new(),
             params_are_identities: false,
             ever_authed: false,
+            returns_env: None,
         }
     }
 
@@ -440,6 +464,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             returns_secret: self.returns_secret,
             guarantee_given_identity: false,
             authenticates_somewhere: self.ever_authed,
+            returns_env: self.returns_env.clone(),
         }
     }
 
@@ -472,6 +497,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     if let Some(v) = v {
                         if !self.returns_secret && self.is_secret(v, 0) {
                             self.returns_secret = true;
+                        }
+                        if self.returns_env.is_none() {
+                            self.returns_env = self.carries_env(&v.flow, &v.head, 0);
                         }
                     }
                     if !st.authed && ret == Ret::Data {
@@ -700,6 +728,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 fx.never_returns = s.never_returns && settled;
                 fx.identity = s.returns_identity;
                 fx.secret = s.returns_secret;
+                fx.env = s.returns_env.clone();
                 let name = self
                     .an
                     .body(*tm, *tix)
@@ -797,6 +826,70 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             _ => Ret::Data,
         }
+    }
+
+    /// The env var whose content this value carries, if any: directly, through
+    /// local names, or returned by a helper.
+    fn carries_env(&mut self, flow: &Flow, head: &Head, depth: u32) -> Option<Atom> {
+        if let Some(env) = &flow.env {
+            return Some(env.clone());
+        }
+        if depth > 8 {
+            return None;
+        }
+        if let Head::Call(ix) = head {
+            if let Some(env) = self.fx(*ix).env.clone() {
+                return Some(env);
+            }
+        }
+        let f = self.f;
+        for n in &flow.names {
+            for (name, b) in &f.bindings {
+                if name == n {
+                    if let Some(env) = self.carries_env(&b.flow, &b.head, depth + 1) {
+                        return Some(env);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Env content reaching logs, errors, responses, and (for a public
+    /// function's handler) its return value.
+    fn env_leaks(&mut self, returns_to_client: bool) -> Vec<EnvLeak> {
+        let mut out = Vec::new();
+        for ix in 0..self.f.calls.len() as CallIx {
+            let Some(call) = self.f.call(ix) else {
+                continue;
+            };
+            let Some(sink) = leak_sink(call) else {
+                continue;
+            };
+            if let Some(var) = self.carries_env(&call.arg_flow, &Head::Other, 0) {
+                out.push(EnvLeak {
+                    span: call.span,
+                    var,
+                    sink,
+                });
+            }
+        }
+        if returns_to_client {
+            let mut returns = Vec::new();
+            if let Some(body) = &self.f.body {
+                collect_returns(body, &mut returns);
+            }
+            for v in returns {
+                if let Some(var) = self.carries_env(&v.flow, &v.head, 0) {
+                    out.push(EnvLeak {
+                        span: v.span,
+                        var,
+                        sink: "is returned to the caller",
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Rows filtered on a public flag, directly or through local names
@@ -1045,6 +1138,48 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         false
+    }
+}
+
+/// The function's own `return` values (not those of callbacks).
+fn collect_returns<'n>(node: &'n Node, out: &mut Vec<&'n Val>) {
+    match node {
+        Node::Seq(nodes) => nodes.iter().for_each(|n| collect_returns(n, out)),
+        Node::If { then, els, .. } => {
+            collect_returns(then, out);
+            collect_returns(els, out);
+        }
+        Node::Return(Some(v)) => out.push(v),
+        Node::Loop(b) => collect_returns(b, out),
+        Node::Try {
+            body,
+            handler,
+            finalizer,
+        } => {
+            collect_returns(body, out);
+            if let Some(h) = handler {
+                collect_returns(h, out);
+            }
+            if let Some(f) = finalizer {
+                collect_returns(f, out);
+            }
+        }
+        Node::Return(None) | Node::Call(_) | Node::Throw | Node::Nested(_) => {}
+    }
+}
+
+/// Calls whose arguments end up in front of someone: logs, errors, responses.
+fn leak_sink(call: &CallSite) -> Option<&'static str> {
+    match &call.callee {
+        Callee::Member(root, path) if root == "console" && path.len() == 1 => Some("is logged"),
+        Callee::Name(n) if call.is_new && n == "Response" => Some("is sent in an HTTP response"),
+        Callee::Member(root, path)
+            if root == "Response" && path.first().is_some_and(|p| p == "json") =>
+        {
+            Some("is sent in an HTTP response")
+        }
+        Callee::Name(n) if n.ends_with("Error") => Some("is put in an error message"),
+        _ => None,
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Val {
     /// Rows filtered on a public flag (`.filter(r => r.isPublic)`,
     /// `.withIndex("by_public", q => q.eq("isPublic", true))`).
     pub public: bool,
+    /// Where the value's content comes from (for secrets that must not leak).
+    pub flow: Flow,
     pub span: Sp,
 }
 
@@ -77,6 +79,25 @@ pub enum Head {
     Defaulted,
     #[default]
     Other,
+}
+
+/// The sources whose content a value carries: an env var, or local names.
+/// Unlike `refs`, a call's result carries nothing of its arguments, except
+/// for string transformations (`String(x)`, `x.slice(0, 4)`).
+#[derive(Debug, Clone, Default)]
+pub struct Flow {
+    /// `process.env.NAME` (or `process.env` itself).
+    pub env: Option<Atom>,
+    pub names: Vec<Atom>,
+}
+
+impl Flow {
+    pub fn merge(&mut self, other: Flow) {
+        if self.env.is_none() {
+            self.env = other.env;
+        }
+        self.names.extend(other.names);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +162,8 @@ pub struct CallSite {
     pub first_str: Option<Atom>,
     /// `api.a.b` / `internal.a.b` given to `ctx.runQuery`, `ctx.scheduler.runAfter` & co.
     pub fn_arg: Option<FnArg>,
+    /// What the arguments carry, merged (for sinks such as `console.log`).
+    pub arg_flow: Flow,
     pub result: ResultUse,
 }
 

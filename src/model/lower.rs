@@ -12,8 +12,8 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    CallIx, CallSite, Callee as IrCallee, Cond, FnArg, FnBody, FnIx, Head, Node, ResultUse, Sp,
-    Use, UseKind, Val,
+    CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head, Node, ResultUse,
+    Sp, Use, UseKind, Val,
 };
 
 /// Expressions nested deeper than this are summarised as opaque, so hostile
@@ -1111,6 +1111,7 @@ impl BodyLowerer {
                     self.record_use(&i.sym, mode, i.span);
                     v.head = Head::Name(i.sym.clone());
                     v.refs.push(i.sym.clone());
+                    v.flow.names.push(i.sym.clone());
                 }
             }
             Expr::Lit(l) => {
@@ -1172,6 +1173,8 @@ impl BodyLowerer {
                     _ => Head::Other,
                 };
                 absorb(&mut v, inner);
+                // `!key`, `typeof key`: a boolean or a type name, not the content.
+                v.flow = Flow::default();
             }
             Expr::Bin(b) => return self.binary(b, span, mode, out),
             Expr::Cond(c) => {
@@ -1230,6 +1233,7 @@ impl BodyLowerer {
                             Prop::Shorthand(id) => {
                                 self.record_use(&id.sym, ResultUse::Other, id.span);
                                 v.refs.push(id.sym.clone());
+                                v.flow.names.push(id.sym.clone());
                             }
                             _ => {}
                         },
@@ -1266,6 +1270,10 @@ impl BodyLowerer {
                 return Val {
                     env: true,
                     span,
+                    flow: Flow {
+                        env: Some(atom("process.env")),
+                        names: Vec::new(),
+                    },
                     ..Val::default()
                 };
             }
@@ -1287,6 +1295,16 @@ impl BodyLowerer {
             MemberProp::Ident(p) => Some(p.sym.clone()),
             _ => None,
         };
+        // `key.length` is a number, not the key.
+        if v.prop.as_deref() == Some("length") {
+            v.flow = Flow::default();
+        }
+        // `process.env.NAME`: name the variable.
+        if v.flow.env.as_deref() == Some("process.env") {
+            if let Some(p) = &v.prop {
+                v.flow.env = Some(p.clone());
+            }
+        }
         if v.prop.as_deref().is_some_and(convex::is_public_flag) {
             self.public_tests += 1;
         }
@@ -1327,12 +1345,14 @@ impl BodyLowerer {
                     // A method on a local value: `identity.email.toLowerCase()`.
                     self.record_use(&root, ResultUse::Dereferenced, callee.span());
                     v.refs.push(root.clone());
+                    v.flow.names.push(root.clone());
                     IrCallee::Member(root, path)
                 }
             }
             None => self.method_callee(callee, &mut v, out),
         };
         let public_before = self.public_tests;
+        let mut arg_flow = Flow::default();
         let mut passes_ctx = false;
         let mut secret_arg = false;
         let mut name_args = Vec::new();
@@ -1364,8 +1384,18 @@ impl BodyLowerer {
             };
             let inner = self.expr(arg, arg_mode, out);
             secret_arg |= inner.env || inner.hmac;
+            arg_flow.merge(inner.flow.clone());
             absorb(&mut v, inner);
         }
+        // A call's result carries its receiver's and arguments' content only
+        // for string transformations (`String(key)`, `key.slice(0, 4)`).
+        v.flow = if carries_content(&resolved) {
+            let mut f = std::mem::take(&mut v.flow);
+            f.merge(arg_flow.clone());
+            f
+        } else {
+            Flow::default()
+        };
         if is_hmac_callee(&resolved) {
             v.hmac = true;
         }
@@ -1399,6 +1429,7 @@ impl BodyLowerer {
             secret_arg,
             first_str,
             fn_arg,
+            arg_flow,
             result: mode,
         });
         out.push(Node::Call(ix));
@@ -1510,6 +1541,7 @@ impl BodyLowerer {
                 }));
                 absorb(&mut v, l);
                 absorb(&mut v, r);
+                v.flow = Flow::default();
             }
             _ => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
@@ -1517,6 +1549,10 @@ impl BodyLowerer {
                 absorb(&mut v, l);
                 absorb(&mut v, r);
                 v.head = Head::Other;
+                // Only `+` builds a value out of its operands' content.
+                if b.op != BinaryOp::Add {
+                    v.flow = Flow::default();
+                }
             }
         }
         v
@@ -1556,6 +1592,9 @@ fn compact(f: &mut FnBody) {
     for (_, v) in &mut f.bindings {
         compact_val(v, &keep);
     }
+    for c in &mut f.calls {
+        keep(&mut c.arg_flow.names);
+    }
     f.uses.retain(|u| bound.binary_search(&u.name).is_ok());
     f.uses.shrink_to_fit();
     f.calls.shrink_to_fit();
@@ -1567,6 +1606,7 @@ fn compact(f: &mut FnBody) {
 
 fn compact_val(v: &mut Val, keep: &impl Fn(&mut Vec<Atom>)) {
     keep(&mut v.refs);
+    keep(&mut v.flow.names);
     if let Head::Cond(c) = &mut v.head {
         compact_cond(c, keep);
     }
@@ -1628,6 +1668,7 @@ fn is_opt_chain_obj(e: &Expr) -> bool {
 /// Merge what an operand contributes into the value of the whole expression.
 fn absorb(v: &mut Val, inner: Val) {
     v.public |= inner.public;
+    v.flow.merge(inner.flow);
     v.refs.extend(inner.refs);
     v.calls |= inner.calls;
     v.env |= inner.env;
@@ -1639,6 +1680,38 @@ pub fn cond_of(v: Val) -> Cond {
         Head::Cond(c) => *c,
         _ => Cond::Truthy(v),
     }
+}
+
+/// Calls whose result is a transformation of their receiver or arguments.
+fn carries_content(c: &IrCallee) -> bool {
+    let last = match c {
+        IrCallee::Name(n) => n.as_str(),
+        IrCallee::Member(_, p) | IrCallee::Method(_, p) => p.last().map_or("", |s| s.as_str()),
+        _ => return false,
+    };
+    matches!(
+        last,
+        "String"
+            | "stringify"
+            | "encodeURIComponent"
+            | "encodeURI"
+            | "btoa"
+            | "from"
+            | "toString"
+            | "slice"
+            | "substring"
+            | "substr"
+            | "trim"
+            | "toUpperCase"
+            | "toLowerCase"
+            | "split"
+            | "replace"
+            | "replaceAll"
+            | "concat"
+            | "padStart"
+            | "padEnd"
+            | "join"
+    )
 }
 
 /// `createHmac(...)`, `crypto.subtle.sign(...)`: the value is a signature.

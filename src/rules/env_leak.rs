@@ -1,0 +1,53 @@
+//! `env-leak`: the content of a `process.env` value reaching a return value,
+//! an error message, a log line or an HTTP response.
+
+use crate::declare_rule;
+use crate::model::convex::{Kind, Visibility};
+use crate::rule::{Context, Meta, Rule};
+
+declare_rule!(
+    EnvLeak,
+    "env-leak",
+    Error,
+    "Environment variable value reaches a return value, error, log or HTTP response"
+);
+
+impl Rule for EnvLeak {
+    fn meta(&self) -> &'static Meta {
+        &Self::META
+    }
+
+    fn run(&self, cx: &mut Context<'_, '_>) {
+        let project = cx.analysis.project;
+        for (m, module) in project.modules.iter().enumerate() {
+            for ix in 0..module.facts.fns.len() as u32 {
+                let function = cx.function_of(m, ix);
+                // A public function's return value goes to whoever called it.
+                let returns_to_client = function.is_some_and(|f| {
+                    f.visibility == Visibility::Public
+                        && f.route.is_none()
+                        && f.kind != Kind::HttpAction
+                });
+                for leak in cx.analysis.env_leaks(m, ix, returns_to_client) {
+                    let var = if leak.var == "process.env" {
+                        "`process.env`".to_string()
+                    } else {
+                        format!("`process.env.{}`", leak.var)
+                    };
+                    let message = match (leak.sink, function) {
+                        ("is returned to the caller", Some(f)) => {
+                            format!(
+                                "{var} is returned to the caller of public {} `{}`",
+                                f.kind, f.id
+                            )
+                        }
+                        (sink, _) => format!("{var} {sink}"),
+                    };
+                    let help = "use the value only where it is needed (an outgoing request's headers); return or log at most whether it is set, never its content".to_string();
+                    let id = function.map(|f| f.id.clone());
+                    cx.report(m, leak.span, message, Vec::new(), id, help);
+                }
+            }
+        }
+    }
+}
