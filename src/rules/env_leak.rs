@@ -29,6 +29,9 @@ impl Rule for EnvLeak {
                         && f.kind != Kind::HttpAction
                 });
                 for leak in cx.analysis.env_leaks(m, ix, returns_to_client) {
+                    if is_public_var(&leak.var) {
+                        continue;
+                    }
                     let var = if leak.var == "process.env" {
                         "`process.env`".to_string()
                     } else {
@@ -50,4 +53,12 @@ impl Rule for EnvLeak {
             }
         }
     }
+}
+
+/// Convex's own deployment URLs, and variables public by naming convention.
+fn is_public_var(name: &str) -> bool {
+    matches!(name, "CONVEX_SITE_URL" | "CONVEX_CLOUD_URL")
+        || ["NEXT_PUBLIC_", "VITE_", "PUBLIC_", "EXPO_PUBLIC_"]
+            .iter()
+            .any(|p| name.starts_with(p))
 }
