@@ -46,6 +46,8 @@ pub struct Builder {
     pub authenticated_by: Option<String>,
     /// A customisation wraps `ctx.db` with row-level security rules.
     pub row_level_security: bool,
+    /// A customisation checks the caller's role (`adminMutation`).
+    pub checks_role: bool,
 }
 
 /// Something a body does without an authenticated caller.
@@ -78,6 +80,20 @@ pub struct Summary {
     pub authenticates_somewhere: bool,
     /// Returns the content of this env var.
     pub returns_env: Option<Atom>,
+}
+
+/// A document addressed by a client-supplied id, read and returned or written,
+/// with nothing comparing it with the caller.
+#[derive(Debug, Clone)]
+pub struct Unowned {
+    /// The read or write.
+    pub span: Sp,
+    pub op: String,
+    pub write: bool,
+    /// The `args` entry the id came from, and its validator's span.
+    pub arg: Atom,
+    pub arg_span: Sp,
+    pub table: Atom,
 }
 
 /// An env var's content reaching somewhere it leaks.
@@ -266,6 +282,7 @@ impl<'p> Analysis<'p> {
                 name: name.to_string(),
                 authenticated_by: None,
                 row_level_security: false,
+                checks_role: false,
             }),
             Target::Custom(t, cname) => {
                 let Some(Top::Custom(def)) = self.project.module(t)?.facts.top(&cname) else {
@@ -275,9 +292,11 @@ impl<'p> Analysis<'p> {
                 b.name = name.to_string();
                 if let Some(custom) = &def.customisation {
                     if let Target::Fn(cm, cix) = self.project.resolve_ref(t, custom) {
+                        let on_ctx = b.authenticated_by.is_some();
                         if b.authenticated_by.is_none() && self.summary(cm, cix).guarantee {
                             b.authenticated_by = Some(cname.to_string());
                         }
+                        b.checks_role |= self.checks_role_depth(cm, cix, on_ctx, 0);
                         b.row_level_security |= self.uses_row_level_security(cm, cix);
                     }
                 }
@@ -327,6 +346,85 @@ impl<'p> Analysis<'p> {
             let fx = eval.fx(c);
             fx.identity || fx.guarantee || fx.verifier
         })
+    }
+
+    /// Does a helper compare the caller with a constant (`user.role === "admin"`),
+    /// itself or through the helpers it calls?
+    pub fn checks_role(&self, m: ModIx, ix: FnIx) -> bool {
+        self.checks_role_depth(m, ix, false, 0)
+    }
+
+    /// `caller_on_ctx`: the body is a customisation on an authenticating
+    /// builder, so `ctx.user` is the caller.
+    fn checks_role_depth(&self, m: ModIx, ix: FnIx, caller_on_ctx: bool, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        let Some(body) = self.body(m, ix) else {
+            return false;
+        };
+        let mut eval = FnEval::new(self, m, body);
+        let mut conds = Vec::new();
+        if let Some(b) = &body.body {
+            collect_conds(b, &mut conds);
+        }
+        // `RANK[user.role] < RANK[role]`: a computed test on the caller.
+        let mut truthy = Vec::new();
+        for c in &conds {
+            collect_truthy(c, &mut truthy);
+        }
+        if truthy
+            .iter()
+            .any(|v| matches!(v.head, Head::Other) && v.refs.iter().any(|r| eval.is_caller_name(r)))
+        {
+            return true;
+        }
+        let on_ctx = |v: &Val| {
+            caller_on_ctx && matches!(&v.head, Head::Name(n) if body.ctx_names.contains(n))
+        };
+        let mut eqs = Vec::new();
+        for c in conds {
+            collect_eqs(c, &mut eqs);
+        }
+        // A constant (`"admin"`), or a parameter (`requireRole(ctx, "admin")`).
+        let constant = |v: &Val| {
+            (matches!(v.head, Head::Lit) && v.refs.is_empty())
+                || matches!(&v.head, Head::Name(n) if body.params.contains(n))
+        };
+        if eqs.iter().any(|(l, r)| {
+            (constant(r) && (on_ctx(l) || eval.is_caller(l, false, 0)))
+                || (constant(l) && (on_ctx(r) || eval.is_caller(r, false, 0)))
+        }) {
+            return true;
+        }
+        body.calls.iter().any(|call| {
+            let project = self.project;
+            let target = match &call.callee {
+                Callee::Name(n) => project.resolve_name(m, n),
+                Callee::Member(root, path) => {
+                    let base = project.resolve_name(m, root);
+                    project.resolve_path(base, path, 0)
+                }
+                _ => return false,
+            };
+            matches!(target, Target::Fn(tm, tix) if self.checks_role_depth(tm, tix, false, depth + 1))
+        })
+    }
+
+    /// Documents addressed by id arguments and touched without an ownership,
+    /// membership or role check (`caller_on_ctx`: a custom builder put the
+    /// authenticated user on ctx, as `ctx.user`).
+    pub fn unowned(
+        &self,
+        m: ModIx,
+        ix: FnIx,
+        id_args: &[(Atom, Atom, Sp)],
+        caller_on_ctx: bool,
+    ) -> Vec<Unowned> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).unowned(id_args, caller_on_ctx),
+            None => Vec::new(),
+        }
     }
 
     /// Env var contents that leak from a body (`returns_to_client`: it is a
@@ -828,6 +926,227 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
     }
 
+    /// Is this value the caller or derived from them: an identity, the result of
+    /// an authenticating call (`const user = await requireUser(ctx)`), a lookup
+    /// keyed by either, or (in a custom builder's handler) `ctx.user`?
+    fn is_caller(&mut self, v: &Val, caller_on_ctx: bool, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        if self.is_identity(v) {
+            return true;
+        }
+        match &v.head {
+            Head::Call(ix) => {
+                let fx = self.fx(*ix);
+                if fx.guarantee || fx.identity {
+                    return true;
+                }
+            }
+            Head::Name(n) if caller_on_ctx && self.f.ctx_names.contains(n) => return true,
+            _ => {}
+        }
+        let f = self.f;
+        if caller_on_ctx && v.refs.iter().any(|r| f.ctx_names.contains(r)) {
+            return true;
+        }
+        v.refs.iter().any(|r| {
+            f.bindings
+                .iter()
+                .filter(|(name, _)| name == r)
+                .any(|(_, b)| self.is_caller(b, caller_on_ctx, depth + 1))
+        })
+    }
+
+    fn is_caller_name(&mut self, n: &Atom) -> bool {
+        let f = self.f;
+        f.bindings
+            .iter()
+            .filter(|(name, _)| name == n)
+            .any(|(_, b)| self.is_caller(b, false, 0))
+    }
+
+    fn unowned(&mut self, id_args: &[(Atom, Atom, Sp)], caller_on_ctx: bool) -> Vec<Unowned> {
+        let f = self.f;
+        let args_param = if f.arity >= 2 {
+            f.params.first().cloned()
+        } else {
+            None
+        };
+        // Which call argument is the id argument `arg`?
+        let is_arg = |path: &(Atom, Option<Atom>), arg: &Atom| match path {
+            (root, Some(prop)) => Some(root) == args_param.as_ref() && prop == arg,
+            (local, None) => f.arg_locals.iter().any(|(a, l)| a == arg && l == local),
+        };
+        let mut out = Vec::new();
+        for (arg, table, arg_span) in id_args {
+            let mut reads = Vec::new();
+            let mut writes = Vec::new();
+            for (ix, call) in f.calls.iter().enumerate() {
+                let Callee::Ctx(path) = &call.callee else {
+                    continue;
+                };
+                let op = match path.as_slice() {
+                    [db, op] if db == "db" => op.as_str(),
+                    _ => continue,
+                };
+                if !call.arg_paths.first().is_some_and(|p| is_arg(p, arg)) {
+                    continue;
+                }
+                match op {
+                    "get" => reads.push(ix as CallIx),
+                    "patch" | "replace" | "delete" => writes.push(ix as CallIx),
+                    _ => {}
+                }
+            }
+            if reads.is_empty() && writes.is_empty() {
+                continue;
+            }
+            // The documents read: `const doc = await ctx.db.get(args.id)`.
+            let docs: Vec<Atom> = f
+                .bindings
+                .iter()
+                .filter(|(_, v)| matches!(v.head, Head::Call(c) if reads.contains(&c)))
+                .map(|(n, _)| n.clone())
+                .collect();
+            if self.checks_access(&docs, &reads, arg, &is_arg, caller_on_ctx) {
+                continue;
+            }
+            let mut returns = Vec::new();
+            if let Some(body) = &f.body {
+                collect_returns(body, &mut returns);
+            }
+            let returned = returns.iter().any(|v| {
+                matches!(v.head, Head::Call(c) if reads.contains(&c))
+                    || v.refs.iter().chain(&v.flow.names).any(|r| docs.contains(r))
+            });
+            let mut touched: Vec<(CallIx, bool)> = writes.iter().map(|w| (*w, true)).collect();
+            if returned {
+                touched.extend(reads.iter().map(|r| (*r, false)));
+            }
+            touched.sort_by_key(|(ix, _)| f.call(*ix).map(|c| c.span));
+            if let Some((ix, write)) = touched.first() {
+                let Some(call) = f.call(*ix) else {
+                    continue;
+                };
+                let op = match &call.callee {
+                    Callee::Ctx(p) => format!(
+                        "ctx.{}",
+                        p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(".")
+                    ),
+                    _ => String::new(),
+                };
+                out.push(Unowned {
+                    span: call.span,
+                    op,
+                    write: *write,
+                    arg: arg.clone(),
+                    arg_span: *arg_span,
+                    table: table.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Is there any check tying the document (or its id) to the caller: an
+    /// owner comparison, a role comparison, a lookup keyed by both, or a
+    /// project helper given the document or id?
+    fn checks_access(
+        &mut self,
+        docs: &[Atom],
+        reads: &[CallIx],
+        arg: &Atom,
+        is_arg: &ArgMatcher<'_>,
+        caller_on_ctx: bool,
+    ) -> bool {
+        let f = self.f;
+        let touches_doc = |v: &Val| v.refs.iter().any(|r| docs.contains(r));
+        let mut conds = Vec::new();
+        if let Some(body) = &f.body {
+            collect_conds(body, &mut conds);
+        }
+        for (_, b) in &f.bindings {
+            if let Head::Cond(c) = &b.head {
+                conds.push(c);
+            }
+        }
+        let mut eqs = Vec::new();
+        for c in conds {
+            collect_eqs(c, &mut eqs);
+        }
+        for (l, r) in eqs {
+            let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+            for (a, b) in [(l, r), (r, l)] {
+                if self.is_caller(a, caller_on_ctx, 0) && (touches_doc(b) || constant(b)) {
+                    return true;
+                }
+            }
+        }
+        // A lookup keyed by the caller and the document: a membership row.
+        for (_, b) in &f.bindings {
+            let keyed_by_doc = touches_doc(b)
+                || b.refs
+                    .iter()
+                    .any(|r| f.arg_locals.iter().any(|(a, l)| a == arg && l == r))
+                || b.refs.iter().any(|r| Some(r) == f.params.first());
+            if matches!(b.head, Head::Call(_))
+                && keyed_by_doc
+                && self.is_caller(b, caller_on_ctx, 0)
+            {
+                return true;
+            }
+        }
+        // A project helper handed the document or its id decides access itself.
+        for ix in 0..f.calls.len() as CallIx {
+            let Some(call) = f.call(ix) else {
+                continue;
+            };
+            let given = call
+                .arg_paths
+                .iter()
+                .any(|p| is_arg(p, arg) || (p.1.is_none() && docs.contains(&p.0)))
+                || call.arg_calls.iter().any(|c| reads.contains(c));
+            if given && self.calls_project_function(call) {
+                return true;
+            }
+            // A helper that checks the caller's role (`requireAdmin(ctx)`).
+            if self.calls_role_check(call) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn calls_project_function(&self, call: &CallSite) -> bool {
+        let project = self.an.project;
+        let target = match &call.callee {
+            Callee::Name(n) => project.resolve_name(self.m, n),
+            Callee::Member(root, path) => {
+                let base = project.resolve_name(self.m, root);
+                project.resolve_path(base, path, 0)
+            }
+            _ => return false,
+        };
+        matches!(target, Target::Fn(..))
+    }
+
+    fn calls_role_check(&self, call: &CallSite) -> bool {
+        let project = self.an.project;
+        let target = match &call.callee {
+            Callee::Name(n) => project.resolve_name(self.m, n),
+            Callee::Member(root, path) => {
+                let base = project.resolve_name(self.m, root);
+                project.resolve_path(base, path, 0)
+            }
+            _ => return false,
+        };
+        match target {
+            Target::Fn(m, ix) => self.an.checks_role(m, ix),
+            _ => false,
+        }
+    }
+
     /// The env var whose content this value carries, if any: directly, through
     /// local names, or returned by a helper.
     fn carries_env(&mut self, flow: &Flow, head: &Head, depth: u32) -> Option<Atom> {
@@ -1138,6 +1457,67 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         false
+    }
+}
+
+/// Does a call argument (`args.id`, `id`) stand for the named `args` entry?
+type ArgMatcher<'a> = dyn Fn(&(Atom, Option<Atom>), &Atom) -> bool + 'a;
+
+/// Every condition tested in a body (callbacks included).
+fn collect_conds<'n>(node: &'n Node, out: &mut Vec<&'n Cond>) {
+    match node {
+        Node::Seq(nodes) => nodes.iter().for_each(|n| collect_conds(n, out)),
+        Node::If { cond, then, els } => {
+            out.push(cond);
+            collect_conds(then, out);
+            collect_conds(els, out);
+        }
+        Node::Return(Some(v)) => {
+            if let Head::Cond(c) = &v.head {
+                out.push(c);
+            }
+        }
+        Node::Loop(b) | Node::Nested(b) => collect_conds(b, out),
+        Node::Try {
+            body,
+            handler,
+            finalizer,
+        } => {
+            collect_conds(body, out);
+            if let Some(h) = handler {
+                collect_conds(h, out);
+            }
+            if let Some(f) = finalizer {
+                collect_conds(f, out);
+            }
+        }
+        Node::Return(None) | Node::Call(_) | Node::Throw => {}
+    }
+}
+
+/// The values tested for truth inside a condition.
+fn collect_truthy<'c>(c: &'c Cond, out: &mut Vec<&'c Val>) {
+    match c {
+        Cond::Truthy(v) => out.push(v),
+        Cond::Not(c) => collect_truthy(c, out),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            collect_truthy(a, out);
+            collect_truthy(b, out);
+        }
+        Cond::Eq { .. } | Cond::Unknown => {}
+    }
+}
+
+/// The `a === b` comparisons inside a condition.
+fn collect_eqs<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
+    match c {
+        Cond::Eq { l, r, .. } => out.push((l, r)),
+        Cond::Not(c) => collect_eqs(c, out),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            collect_eqs(a, out);
+            collect_eqs(b, out);
+        }
+        Cond::Truthy(_) | Cond::Unknown => {}
     }
 }
 

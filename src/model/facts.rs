@@ -69,8 +69,8 @@ pub struct Registration {
 pub struct Args {
     /// The `args` key.
     pub span: Sp,
-    /// Each argument and its validator.
-    pub validators: Vec<(Atom, Validator)>,
+    /// Each argument, its validator, and the validator's span.
+    pub validators: Vec<(Atom, Validator, Sp)>,
     /// Every `v.any()` inside, with the argument it is in.
     pub loose: Vec<(Atom, Sp)>,
 }

@@ -164,6 +164,10 @@ pub struct CallSite {
     pub fn_arg: Option<FnArg>,
     /// What the arguments carry, merged (for sinks such as `console.log`).
     pub arg_flow: Flow,
+    /// Arguments that are a name or one property of a name: `doc`, `args.id`.
+    pub arg_paths: Vec<(Atom, Option<Atom>)>,
+    /// Arguments that are themselves calls: `check(await ctx.db.get(id))`.
+    pub arg_calls: Vec<CallIx>,
     pub result: ResultUse,
 }
 
@@ -210,6 +214,10 @@ pub struct FnBody {
     pub params: Vec<Atom>,
     /// How many parameters it declares (ctx included).
     pub arity: u8,
+    /// Names that stand for the Convex ctx itself.
+    pub ctx_names: Vec<Atom>,
+    /// For a handler `(ctx, { id, body: text })`: (argument, local name).
+    pub arg_locals: Vec<(Atom, Atom)>,
 }
 
 impl FnBody {

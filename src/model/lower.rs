@@ -654,7 +654,8 @@ fn args_of(e: &Expr, key_span: Sp) -> Args {
         collect_any(&kv.value, &mut loose, 0);
         args.loose
             .extend(loose.into_iter().map(|s| (name.clone(), s)));
-        args.validators.push((name, validator_of(&kv.value, 0)));
+        args.validators
+            .push((name, validator_of(&kv.value, 0), sp(kv.span())));
     }
     args
 }
@@ -811,7 +812,34 @@ impl BodyLowerer {
                     lw.out.params.push(id.id.sym.clone());
                 }
             }
+            // The handler's arguments object, destructured: `{ id, body: text }`.
+            if i == 1 && ctx_first {
+                if let Pat::Object(o) = p {
+                    for prop in &o.props {
+                        match prop {
+                            ObjectPatProp::Assign(a) => lw
+                                .out
+                                .arg_locals
+                                .push((a.key.id.sym.clone(), a.key.id.sym.clone())),
+                            ObjectPatProp::KeyValue(kv) => {
+                                if let (Some(key), Pat::Ident(local)) =
+                                    (prop_name(&kv.key), &*kv.value)
+                                {
+                                    lw.out.arg_locals.push((key, local.id.sym.clone()));
+                                }
+                            }
+                            ObjectPatProp::Rest(_) => {}
+                        }
+                    }
+                }
+            }
         }
+        lw.out.ctx_names = lw
+            .ctx_aliases
+            .iter()
+            .filter(|(_, path)| path.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
         let body = match f {
             FnLike::Function(func) => func.body.as_ref().map(|b| lw.stmts(&b.stmts)),
             FnLike::Arrow(a) => Some(lw.arrow_body(&a.body)),
@@ -1242,9 +1270,14 @@ impl BodyLowerer {
                 v.head = Head::Lit;
             }
             Expr::Arrow(_) | Expr::Fn(_) => {
+                // A callback refers to what its body uses: an index range keyed
+                // by `identity.subject` derives from the identity.
+                let uses_before = self.out.uses.len();
                 if let Some(f) = FnLike::of(e) {
                     out.push(self.nested(f));
                 }
+                let used = self.out.uses.get(uses_before..).unwrap_or(&[]);
+                v.refs.extend(used.iter().map(|u| u.name.clone()));
                 v.head = Head::Lit;
             }
             Expr::Yield(y) => {
@@ -1353,6 +1386,8 @@ impl BodyLowerer {
         };
         let public_before = self.public_tests;
         let mut arg_flow = Flow::default();
+        let mut arg_paths = Vec::new();
+        let mut arg_calls = Vec::new();
         let mut passes_ctx = false;
         let mut secret_arg = false;
         let mut name_args = Vec::new();
@@ -1372,6 +1407,12 @@ impl BodyLowerer {
                     first_str = Some(str_value(s));
                 }
             }
+            match member_path(arg) {
+                Some((root, path)) if path.len() <= 1 => {
+                    arg_paths.push((root, path.into_iter().next()));
+                }
+                _ => {}
+            }
             if fn_arg.is_none() && matches!(resolved, IrCallee::Ctx(_)) {
                 fn_arg = fn_arg_of(arg);
             }
@@ -1385,6 +1426,9 @@ impl BodyLowerer {
             let inner = self.expr(arg, arg_mode, out);
             secret_arg |= inner.env || inner.hmac;
             arg_flow.merge(inner.flow.clone());
+            if let Head::Call(c) = inner.head {
+                arg_calls.push(c);
+            }
             absorb(&mut v, inner);
         }
         // A call's result carries its receiver's and arguments' content only
@@ -1430,6 +1474,8 @@ impl BodyLowerer {
             first_str,
             fn_arg,
             arg_flow,
+            arg_paths,
+            arg_calls,
             result: mode,
         });
         out.push(Node::Call(ix));
@@ -1581,6 +1627,9 @@ impl BodyLowerer {
 fn compact(f: &mut FnBody) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
     bound.extend(f.params.iter().cloned());
+    bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));
+    // `ctx.user` from an authenticating custom builder is the caller.
+    bound.extend(f.ctx_names.iter().cloned());
     bound.sort();
     bound.dedup();
     let keep = |refs: &mut Vec<Atom>| {

@@ -1,0 +1,85 @@
+//! `missing-ownership-check`: an authenticated function that reads and returns,
+//! or changes, the document whose id the caller supplied, without checking the
+//! caller may touch it (an IDOR).
+
+use crate::declare_rule;
+use crate::finding::Label;
+use crate::model::convex::{Kind, Visibility};
+use crate::model::facts::Validator;
+use crate::rule::{Context, Meta, Rule};
+
+declare_rule!(
+    MissingOwnershipCheck,
+    "missing-ownership-check",
+    Error,
+    "Document addressed by a client-supplied id is read or changed without an ownership check"
+);
+
+impl Rule for MissingOwnershipCheck {
+    fn meta(&self) -> &'static Meta {
+        &Self::META
+    }
+
+    fn run(&self, cx: &mut Context<'_, '_>) {
+        for f in cx.functions {
+            if f.visibility != Visibility::Public || f.kind == Kind::HttpAction || f.route.is_some()
+            {
+                continue;
+            }
+            // Row-level security decides per document; no caller check at all is
+            // `missing-auth`'s finding.
+            if f.builder.row_level_security
+                || f.builder.checks_role
+                || !cx.analysis.checks_caller(f)
+            {
+                continue;
+            }
+            let (Some(args), Some((hm, hix))) = (&f.args, f.handler) else {
+                continue;
+            };
+            let id_args: Vec<_> = args
+                .validators
+                .iter()
+                .filter_map(|(name, v, span)| match v {
+                    Validator::Id(table) => Some((name.clone(), table.clone(), *span)),
+                    _ => None,
+                })
+                .collect();
+            if id_args.is_empty() {
+                continue;
+            }
+            let caller_on_ctx = f.builder.authenticated_by.is_some();
+            for u in cx.analysis.unowned(hm, hix, &id_args, caller_on_ctx) {
+                let what = if u.write {
+                    format!("changes the `{}` document (`{}`)", u.table, u.op)
+                } else {
+                    format!("returns the `{}` document it reads (`{}`)", u.table, u.op)
+                };
+                let message = format!(
+                    "public {} `{}` {what} whose id the caller supplies in `{}`, without checking that the caller may access it",
+                    f.kind, f.id, u.arg
+                );
+                let mut labels = Vec::new();
+                if hm == f.module {
+                    labels.push(Label {
+                        span: u.arg_span,
+                        message: "any id a caller chooses".into(),
+                    });
+                }
+                let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller".to_string();
+                if hm == f.module {
+                    cx.report(hm, u.span, message, labels, Some(f.id.clone()), help);
+                } else {
+                    cx.report(
+                        f.module,
+                        f.name_span,
+                        message,
+                        labels,
+                        Some(f.id.clone()),
+                        help,
+                    );
+                }
+            }
+        }
+    }
+}
