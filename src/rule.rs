@@ -137,6 +137,7 @@ impl<'a, 'p> Context<'a, 'p> {
 pub fn registry() -> Vec<Box<dyn Rule>> {
     use crate::rules::*;
     vec![
+        Box::new(client_supplied_user_id::ClientSuppliedUserId),
         Box::new(env_leak::EnvLeak),
         Box::new(hardcoded_secret::HardcodedSecret),
         Box::new(loose_arg_validator::LooseArgValidator),

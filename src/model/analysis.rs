@@ -96,6 +96,16 @@ pub struct Unowned {
     pub table: Atom,
 }
 
+/// A user id taken from the arguments and used as if it were the caller's.
+#[derive(Debug, Clone)]
+pub struct ClientUserId {
+    pub arg: Atom,
+    pub arg_span: Sp,
+    /// The write or the scoped read.
+    pub span: Sp,
+    pub write: bool,
+}
+
 /// An env var's content reaching somewhere it leaks.
 #[derive(Debug, Clone)]
 pub struct EnvLeak {
@@ -423,6 +433,21 @@ impl<'p> Analysis<'p> {
     ) -> Vec<Unowned> {
         match self.body(m, ix) {
             Some(body) => FnEval::new(self, m, body).unowned(id_args, caller_on_ctx),
+            None => Vec::new(),
+        }
+    }
+
+    /// User ids from `args` that scope writes or reads without being compared
+    /// with the caller.
+    pub fn client_user_ids(
+        &self,
+        m: ModIx,
+        ix: FnIx,
+        candidates: &[(Atom, Sp)],
+        caller_on_ctx: bool,
+    ) -> Vec<ClientUserId> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).client_user_ids(candidates, caller_on_ctx),
             None => Vec::new(),
         }
     }
@@ -958,6 +983,113 @@ impl<'a, 'p> FnEval<'a, 'p> {
         })
     }
 
+    fn client_user_ids(
+        &mut self,
+        candidates: &[(Atom, Sp)],
+        caller_on_ctx: bool,
+    ) -> Vec<ClientUserId> {
+        let f = self.f;
+        let args_param = if f.arity >= 2 {
+            f.params.first().cloned()
+        } else {
+            None
+        };
+        let mut out = Vec::new();
+        for (arg, arg_span) in candidates {
+            let local = f
+                .arg_locals
+                .iter()
+                .find(|(a, _)| a == arg)
+                .map(|(_, l)| l.clone());
+            let mentions = |call: &CallSite| {
+                args_param
+                    .as_ref()
+                    .is_some_and(|p| call.arg_props.iter().any(|(r, k)| r == p && k == arg))
+                    || local.as_ref().is_some_and(|l| call.arg_names.contains(l))
+            };
+            let refers = |v: &Val| {
+                (matches!(&v.head, Head::Name(n) if Some(n) == args_param.as_ref())
+                    && v.prop.as_ref() == Some(arg))
+                    || local.as_ref().is_some_and(|l| v.refs.contains(l))
+            };
+            // Compared with the caller, or the caller's role checked: fine.
+            let mut conds = Vec::new();
+            if let Some(body) = &f.body {
+                collect_conds(body, &mut conds);
+            }
+            let mut eqs = Vec::new();
+            for c in &conds {
+                collect_eqs(c, &mut eqs);
+            }
+            let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+            let mut checked = false;
+            for (l, r) in eqs {
+                for (a, b) in [(l, r), (r, l)] {
+                    if self.is_caller(a, caller_on_ctx, 0) && (refers(b) || constant(b)) {
+                        checked = true;
+                    }
+                }
+            }
+            if checked || f.calls.iter().any(|c| self.calls_role_check(c)) {
+                continue;
+            }
+            let mut first_write: Option<Sp> = None;
+            let mut first_read: Option<Sp> = None;
+            for call in &f.calls {
+                if !mentions(call) {
+                    continue;
+                }
+                // `patch(args.userId, ...)` addresses that user's document (an
+                // ownership question); writing the id into a document, or
+                // scoping a query by it, treats it as the caller.
+                let addresses = call.arg_paths.first().is_some_and(|(root, prop)| {
+                    (Some(root) == args_param.as_ref() && prop.as_ref() == Some(arg))
+                        || (prop.is_none() && Some(root) == local.as_ref())
+                });
+                let write = match &call.callee {
+                    Callee::Ctx(p) => match p.as_slice() {
+                        [db, op] if db == "db" => match op.as_str() {
+                            "insert" => true,
+                            "patch" | "replace" => !addresses,
+                            _ => false,
+                        },
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                let read = match &call.callee {
+                    Callee::Member(_, p) | Callee::Method(_, p) => p
+                        .last()
+                        .is_some_and(|m| matches!(m.as_str(), "withIndex" | "filter" | "eq")),
+                    _ => false,
+                };
+                let slot = if write {
+                    &mut first_write
+                } else if read {
+                    &mut first_read
+                } else {
+                    continue;
+                };
+                if slot.is_none_or(|s| call.span < s) {
+                    *slot = Some(call.span);
+                }
+            }
+            // A write is the graver misuse: report it when there is one.
+            let first = first_write
+                .map(|s| (s, true))
+                .or(first_read.map(|s| (s, false)));
+            if let Some((span, write)) = first {
+                out.push(ClientUserId {
+                    arg: arg.clone(),
+                    arg_span: *arg_span,
+                    span,
+                    write,
+                });
+            }
+        }
+        out
+    }
+
     fn is_caller_name(&mut self, n: &Atom) -> bool {
         let f = self.f;
         f.bindings
@@ -1016,10 +1148,24 @@ impl<'a, 'p> FnEval<'a, 'p> {
             if let Some(body) = &f.body {
                 collect_returns(body, &mut returns);
             }
-            let returned = returns.iter().any(|v| {
-                matches!(v.head, Head::Call(c) if reads.contains(&c))
-                    || v.refs.iter().chain(&v.flow.names).any(|r| docs.contains(r))
+            // `if (!doc.isPublic) return null`: what is returned is public.
+            let mut conds = Vec::new();
+            if let Some(body) = &f.body {
+                collect_conds(body, &mut conds);
+            }
+            let mut tested = Vec::new();
+            for c in &conds {
+                collect_truthy(c, &mut tested);
+            }
+            let public_gate = tested.iter().any(|v| {
+                v.prop.as_deref().is_some_and(convex::is_public_flag)
+                    && v.refs.iter().any(|r| docs.contains(r))
             });
+            let returned = !public_gate
+                && returns.iter().any(|v| {
+                    matches!(v.head, Head::Call(c) if reads.contains(&c))
+                        || v.refs.iter().chain(&v.flow.names).any(|r| docs.contains(r))
+                });
             let mut touched: Vec<(CallIx, bool)> = writes.iter().map(|w| (*w, true)).collect();
             if returned {
                 touched.extend(reads.iter().map(|r| (*r, false)));

@@ -168,6 +168,10 @@ pub struct CallSite {
     pub arg_paths: Vec<(Atom, Option<Atom>)>,
     /// Arguments that are themselves calls: `check(await ctx.db.get(id))`.
     pub arg_calls: Vec<CallIx>,
+    /// Every `x.y` mentioned anywhere in the arguments (callbacks included).
+    pub arg_props: Vec<(Atom, Atom)>,
+    /// Every name mentioned anywhere in the arguments (callbacks included).
+    pub arg_names: Vec<Atom>,
     pub result: ResultUse,
 }
 

@@ -787,6 +787,8 @@ struct BodyLowerer {
     depth: u32,
     /// Public-flag tests seen so far (`row.isPublic`, `q.eq("isPublic", ..)`).
     public_tests: u32,
+    /// Every `x.y` read so far (for what a call's arguments mention).
+    props_seen: Vec<(Atom, Atom)>,
 }
 
 impl BodyLowerer {
@@ -801,6 +803,7 @@ impl BodyLowerer {
             ctx_aliases: vec![(atom("ctx"), Vec::new())],
             depth: 0,
             public_tests: 0,
+            props_seen: Vec::new(),
         };
         let params = f.params();
         lw.out.arity = u8::try_from(params.len()).unwrap_or(u8::MAX);
@@ -1298,6 +1301,9 @@ impl BodyLowerer {
         out: &mut Vec<Node>,
     ) -> Val {
         let span = sp(m.span);
+        if let (Expr::Ident(root), MemberProp::Ident(p)) = (peel(&m.obj), &m.prop) {
+            self.props_seen.push((root.sym.clone(), p.sym.clone()));
+        }
         if let Expr::Ident(root) = peel(&m.obj) {
             if root.sym == "process" && matches!(&m.prop, MemberProp::Ident(p) if p.sym == "env") {
                 return Val {
@@ -1388,6 +1394,8 @@ impl BodyLowerer {
         let mut arg_flow = Flow::default();
         let mut arg_paths = Vec::new();
         let mut arg_calls = Vec::new();
+        let props_before = self.props_seen.len();
+        let uses_before = self.out.uses.len();
         let mut passes_ctx = false;
         let mut secret_arg = false;
         let mut name_args = Vec::new();
@@ -1476,6 +1484,25 @@ impl BodyLowerer {
             arg_flow,
             arg_paths,
             arg_calls,
+            arg_props: {
+                let mut p = self.props_seen.get(props_before..).unwrap_or(&[]).to_vec();
+                p.sort();
+                p.dedup();
+                p
+            },
+            arg_names: {
+                let mut n: Vec<Atom> = self
+                    .out
+                    .uses
+                    .get(uses_before..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|u| u.name.clone())
+                    .collect();
+                n.sort();
+                n.dedup();
+                n
+            },
             result: mode,
         });
         out.push(Node::Call(ix));

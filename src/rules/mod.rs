@@ -1,5 +1,6 @@
 //! One file per rule; the file name is the rule id in snake_case.
 
+pub mod client_supplied_user_id;
 pub mod env_leak;
 pub mod hardcoded_secret;
 pub mod loose_arg_validator;

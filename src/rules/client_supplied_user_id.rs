@@ -1,0 +1,115 @@
+//! `client-supplied-user-id`: the caller says who they are in the arguments,
+//! and the function believes them.
+
+use crate::declare_rule;
+use crate::finding::Label;
+use crate::model::convex::{Kind, Visibility};
+use crate::model::facts::Validator;
+use crate::rule::{Context, Meta, Rule};
+
+declare_rule!(
+    ClientSuppliedUserId,
+    "client-supplied-user-id",
+    Error,
+    "User id taken from the arguments instead of the authenticated caller"
+);
+
+impl Rule for ClientSuppliedUserId {
+    fn meta(&self) -> &'static Meta {
+        &Self::META
+    }
+
+    fn run(&self, cx: &mut Context<'_, '_>) {
+        for f in cx.functions {
+            if f.visibility != Visibility::Public || f.kind == Kind::HttpAction || f.route.is_some()
+            {
+                continue;
+            }
+            // No caller check at all is `missing-auth`'s finding.
+            if f.builder.checks_role
+                || f.builder.row_level_security
+                || !cx.analysis.checks_caller(f)
+            {
+                continue;
+            }
+            let (Some(args), Some((hm, hix))) = (&f.args, f.handler) else {
+                continue;
+            };
+            let candidates: Vec<_> = args
+                .validators
+                .iter()
+                .filter(|(name, v, _)| names_the_caller(name, v))
+                .map(|(name, _, span)| (name.clone(), *span))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            let caller_on_ctx = f.builder.authenticated_by.is_some();
+            for u in cx
+                .analysis
+                .client_user_ids(hm, hix, &candidates, caller_on_ctx)
+            {
+                let what = if u.write {
+                    "writes with"
+                } else {
+                    "scopes a read by"
+                };
+                let message = format!(
+                    "public {} `{}` {what} `{}` from its arguments: any caller can claim to be any user",
+                    f.kind, f.id, u.arg
+                );
+                let mut labels = Vec::new();
+                if hm == f.module {
+                    labels.push(Label {
+                        span: u.span,
+                        message: if u.write {
+                            "written as the caller's id".into()
+                        } else {
+                            "used as the caller's id".into()
+                        },
+                    });
+                }
+                let help = "derive the user from the authenticated caller (`getAuthUserId(ctx)`, `ctx.auth.getUserIdentity()`, or the user your auth helper returns) and drop the argument, or compare it with the caller first".to_string();
+                cx.report(
+                    f.module,
+                    u.arg_span,
+                    message,
+                    labels,
+                    Some(f.id.clone()),
+                    help,
+                );
+            }
+        }
+    }
+}
+
+/// `userId`, `ownerId`, `authorId`, `createdBy`, ...: an argument that claims to
+/// be the caller. Ids that name another party on purpose (`recipientId`,
+/// `assigneeId`, `memberId`) do not match.
+fn names_the_caller(name: &str, validator: &Validator) -> bool {
+    let users_or_string = match validator {
+        Validator::Id(table) => table == "users",
+        Validator::String => true,
+        _ => false,
+    };
+    users_or_string
+        && matches!(
+            name,
+            "userId"
+                | "user_id"
+                | "user"
+                | "ownerId"
+                | "owner_id"
+                | "owner"
+                | "authorId"
+                | "author_id"
+                | "author"
+                | "createdBy"
+                | "created_by"
+                | "creatorId"
+                | "uid"
+                | "currentUserId"
+                | "requesterId"
+                | "actorId"
+        )
+}
