@@ -144,6 +144,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(missing_arg_validators::MissingArgValidators),
         Box::new(missing_auth::MissingAuth),
         Box::new(missing_ownership_check::MissingOwnershipCheck),
+        Box::new(missing_rate_limit::MissingRateLimit),
         Box::new(server_calls_public_function::ServerCallsPublicFunction),
         Box::new(should_be_internal::ShouldBeInternal),
         Box::new(unchecked_identity::UncheckedIdentity),

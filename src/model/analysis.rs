@@ -48,6 +48,8 @@ pub struct Builder {
     pub row_level_security: bool,
     /// A customisation checks the caller's role (`adminMutation`).
     pub checks_role: bool,
+    /// A customisation applies a rate limit.
+    pub rate_limited: bool,
 }
 
 /// Something a body does without an authenticated caller.
@@ -80,6 +82,15 @@ pub struct Summary {
     pub authenticates_somewhere: bool,
     /// Returns the content of this env var.
     pub returns_env: Option<Atom>,
+    /// The first side effect reachable before any rate limit.
+    pub unlimited_effect: Option<Event>,
+    /// Every normal return is rate limited.
+    pub limits: bool,
+    /// Shaped like a hand-written rate limiter: compares a count read from
+    /// the database with a limit, and records the request.
+    pub rate_limiter: bool,
+    /// Some path throws.
+    pub throws: bool,
 }
 
 /// A document addressed by a client-supplied id, read and returned or written,
@@ -293,6 +304,7 @@ impl<'p> Analysis<'p> {
                 authenticated_by: None,
                 row_level_security: false,
                 checks_role: false,
+                rate_limited: false,
             }),
             Target::Custom(t, cname) => {
                 let Some(Top::Custom(def)) = self.project.module(t)?.facts.top(&cname) else {
@@ -307,6 +319,7 @@ impl<'p> Analysis<'p> {
                             b.authenticated_by = Some(cname.to_string());
                         }
                         b.checks_role |= self.checks_role_depth(cm, cix, on_ctx, 0);
+                        b.rate_limited |= self.summary(cm, cix).limits;
                         b.row_level_security |= self.uses_row_level_security(cm, cix);
                     }
                 }
@@ -327,6 +340,24 @@ impl<'p> Analysis<'p> {
             ),
             _ => false,
         })
+    }
+
+    /// Does the handler call a helper that checks the caller's role?
+    pub fn handler_checks_role(&self, m: ModIx, ix: FnIx) -> bool {
+        let Some(body) = self.body(m, ix) else {
+            return false;
+        };
+        let eval = FnEval::new(self, m, body);
+        body.calls.iter().any(|c| eval.calls_role_check(c))
+    }
+
+    /// The first side effect of a handler reachable before any rate limit
+    /// (`limited`: the builder's customisation already limits).
+    pub fn unlimited_effect(&self, m: ModIx, ix: FnIx, limited: bool) -> Option<Event> {
+        let body = self.body(m, ix)?;
+        let mut eval = FnEval::new(self, m, body);
+        eval.start_limited = limited;
+        eval.summarise(false).unlimited_effect
     }
 
     /// Evaluates a handler as an endpoint, starting authenticated or not.
@@ -386,6 +417,16 @@ impl<'p> Analysis<'p> {
         if truthy
             .iter()
             .any(|v| matches!(v.head, Head::Other) && v.refs.iter().any(|r| eval.is_caller_name(r)))
+        {
+            return true;
+        }
+        let mut compares = Vec::new();
+        for c in &conds {
+            collect_compares(c, &mut compares);
+        }
+        if compares
+            .iter()
+            .any(|(l, r)| l.refs.iter().chain(&r.refs).any(|n| eval.is_caller_name(n)))
         {
             return true;
         }
@@ -483,6 +524,12 @@ struct CallFx {
     secret: bool,
     /// Returns the content of this env var.
     env: Option<Atom>,
+    /// Applies a rate limit that throws when over (`{ throws: true }`).
+    limits: bool,
+    /// Returns a rate-limit verdict the caller must act on (`{ ok }`).
+    limit_result: bool,
+    /// A side effect (write, schedule, external request) anyone could repeat.
+    effect: Option<String>,
     write: Option<String>,
     read: Option<String>,
     /// A short name for messages.
@@ -493,6 +540,8 @@ struct CallFx {
 struct St {
     alive: bool,
     authed: bool,
+    /// A rate limit has been applied on this path.
+    limited: bool,
     /// The first unauthenticated read on this path (index into `reads`).
     read: Option<usize>,
 }
@@ -507,6 +556,7 @@ fn join(a: St, b: St) -> St {
     St {
         alive: true,
         authed: a.authed && b.authed,
+        limited: a.limited && b.limited,
         read: a.read.or(b.read),
     }
 }
@@ -536,6 +586,12 @@ struct FnEval<'a, 'p> {
     params_are_identities: bool,
     ever_authed: bool,
     returns_env: Option<Atom>,
+    effects: Vec<Event>,
+    /// Every normal return so far was rate limited.
+    returns_limited: bool,
+    throws: bool,
+    /// Start as already rate limited (a builder's customisation did it).
+    start_limited: bool,
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
@@ -554,6 +610,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
             params_are_identities: false,
             ever_authed: false,
             returns_env: None,
+            effects: Vec::new(),
+            returns_limited: true,
+            throws: false,
+            start_limited: false,
         }
     }
 
@@ -561,6 +621,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let start = St {
             alive: true,
             authed: authenticated,
+            limited: self.start_limited,
             read: None,
         };
         let end = match self.f.body.as_ref() {
@@ -569,8 +630,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
         };
         if end.alive {
             self.returns.push((end.authed, Ret::Nullish));
+            self.returns_limited &= end.limited;
         }
         let guarantee = !self.returns.is_empty() && self.returns.iter().all(|(a, _)| *a);
+        let rate_limiter = self.looks_like_rate_limiter();
         let returns_identity = !guarantee
             && self.returns.iter().all(|(a, r)| *a || *r != Ret::Data)
             && self
@@ -588,6 +651,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
             guarantee_given_identity: false,
             authenticates_somewhere: self.ever_authed,
             returns_env: self.returns_env.clone(),
+            unlimited_effect: self.effects.into_iter().min_by_key(|e| e.span),
+            limits: !self.returns.is_empty() && self.returns_limited,
+            rate_limiter,
+            throws: self.throws,
         }
     }
 
@@ -631,10 +698,16 @@ impl<'a, 'p> FnEval<'a, 'p> {
                         }
                     }
                     self.returns.push((st.authed, ret));
+                    self.returns_limited &= st.limited;
                 }
                 St { alive: false, ..st }
             }
-            Node::Throw => St { alive: false, ..st },
+            Node::Throw => {
+                if !nested {
+                    self.throws = true;
+                }
+                St { alive: false, ..st }
+            }
             Node::Loop(body) => {
                 let after = self.eval(body, st, nested);
                 join(st, after)
@@ -689,6 +762,17 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
         }
+        if !st.limited {
+            if let Some(what) = &fx.effect {
+                self.effects.push(Event {
+                    span,
+                    what: what.clone(),
+                });
+            }
+        }
+        if fx.limits {
+            st.limited = true;
+        }
         if fx.never_returns {
             st.alive = false;
         }
@@ -733,6 +817,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     let s = &target.1;
                     fx.guarantee = s.guarantee && call.awaited;
                     fx.identity = s.returns_identity;
+                    limiter_fx(s, call, &mut fx);
+                    // A limiter records the request: that is the limit, not an effect.
+                    if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
+                        fx.effect = Some(format!("{}, which calls {}", fx.source, e.what));
+                    }
                     // What the called function does unauthenticated is the exposure;
                     // one that verifies its own input (a webhook payload) exposes nothing.
                     if !s.guarantee {
@@ -746,6 +835,14 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 } else if convex::is_protected_ctx_call(path) {
                     if is_ctx_write(path) {
                         fx.write = Some(fx.source.clone());
+                        // An audit-log row records another action; it is not one.
+                        let log_table = call.first_str.as_deref().is_some_and(|t| {
+                            let t = t.to_ascii_lowercase();
+                            t.contains("audit") || t.ends_with("log") || t.ends_with("logs")
+                        });
+                        if is_unbounded_effect(path) && !log_table {
+                            fx.effect = Some(fx.source.clone());
+                        }
                     } else {
                         fx.read = Some(fx.source.clone());
                     }
@@ -757,7 +854,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 self.target_fx(&target, call, &mut fx, &[]);
                 if matches!(target, Target::Unknown) {
                     match n.as_str() {
-                        "fetch" => fx.write = Some("fetch()".into()),
+                        "fetch" => {
+                            fx.write = Some("fetch()".into());
+                            fx.effect = Some("fetch()".into());
+                        }
                         "timingSafeEqual" if call.secret_arg => fx.verifier = true,
                         _ => {}
                     }
@@ -852,6 +952,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 fx.identity = s.returns_identity;
                 fx.secret = s.returns_secret;
                 fx.env = s.returns_env.clone();
+                limiter_fx(&s, call, fx);
                 let name = self
                     .an
                     .body(*tm, *tix)
@@ -864,14 +965,20 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 if let Some(r) = &s.unguarded_return {
                     fx.read = Some(format!("{name}(), which returns {}", r.what));
                 }
+                if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
+                    fx.effect = Some(format!("{name}(), which calls {}", e.what));
+                }
             }
             Target::Lib(LibItem::NullableIdentity) => fx.identity = true,
+            // convex-helpers `rateLimit(ctx, { name, key, throws: true })`
+            Target::Lib(LibItem::RateLimiter) => lib_limiter_fx(call, fx),
             Target::Lib(LibItem::WebhookVerifier) => fx.guarantee = call.awaited,
             Target::Lib(_) | Target::Builder(..) | Target::Custom(..) | Target::Reg(..) => {}
             Target::Made(_) | Target::Namespace(_) | Target::Object(..) => {}
             Target::Unknown => {
                 if call.passes_ctx {
                     fx.write = Some(format!("{} (not visible to this check)", fx.source));
+                    fx.effect = fx.write.clone();
                 }
             }
         }
@@ -892,15 +999,21 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
             Target::Lib(LibItem::SvixWebhook) if method == "verify" => fx.guarantee = true,
-            Target::Lib(LibItem::RateLimiter) => {}
+            Target::Lib(LibItem::RateLimiter) => {
+                if matches!(method, "limit" | "check") {
+                    lib_limiter_fx(call, fx);
+                }
+            }
             Target::Lib(_) => {
                 if call.passes_ctx {
                     fx.write = Some(format!("{} (a library call given ctx)", fx.source));
+                    fx.effect = fx.write.clone();
                 }
             }
             _ => {
                 if call.passes_ctx {
                     fx.write = Some(format!("{} (not visible to this check)", fx.source));
+                    fx.effect = fx.write.clone();
                 }
             }
         }
@@ -1383,6 +1496,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
             st.authed = true;
             self.ever_authed = true;
         }
+        if !st.limited && self.implies_limited(cond, truth, 0) {
+            st.limited = true;
+        }
         // `if (!doc.isPublic) return null`: what was read is public past here.
         if st.read.is_some() && implies_public(cond, truth, 0) {
             st.read = None;
@@ -1442,8 +1558,103 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     (nullish(r) && self.is_identity(l)) || (nullish(l) && self.is_identity(r))
                 }
             }
-            Cond::Unknown => false,
+            Cond::Compare(..) | Cond::Unknown => false,
         }
+    }
+
+    /// Does the branch prove a rate-limit verdict was "allowed" (`if (!ok) throw`)?
+    fn implies_limited(&mut self, cond: &Cond, truth: bool, depth: u32) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        match cond {
+            Cond::Truthy(v) => truth && self.is_limit_result(v),
+            Cond::Not(c) => self.implies_limited(c, !truth, depth + 1),
+            Cond::And(a, b) => {
+                if truth {
+                    self.implies_limited(a, true, depth + 1)
+                        || self.implies_limited(b, true, depth + 1)
+                } else {
+                    self.implies_limited(a, false, depth + 1)
+                        && self.implies_limited(b, false, depth + 1)
+                }
+            }
+            Cond::Or(a, b) => {
+                if truth {
+                    self.implies_limited(a, true, depth + 1)
+                        && self.implies_limited(b, true, depth + 1)
+                } else {
+                    self.implies_limited(a, false, depth + 1)
+                        || self.implies_limited(b, false, depth + 1)
+                }
+            }
+            Cond::Eq { .. } | Cond::Compare(..) | Cond::Unknown => false,
+        }
+    }
+
+    /// `ok`, `status.ok`, `rateCheck.allowed`: a limiter's verdict.
+    fn is_limit_result(&mut self, v: &Val) -> bool {
+        match &v.head {
+            Head::Call(ix) => self.fx(*ix).limit_result,
+            Head::Name(n) => {
+                let f = self.f;
+                f.bindings
+                    .iter()
+                    .filter(|(name, _)| name == n)
+                    .any(|(_, b)| matches!(b.head, Head::Call(ix) if self.fx(ix).limit_result))
+            }
+            _ => false,
+        }
+    }
+
+    /// A body that compares a count read from the database with a limit and
+    /// records the request: the hand-written rate limiter of the audit guide.
+    fn looks_like_rate_limiter(&mut self) -> bool {
+        let f = self.f;
+        let writes = f.calls.iter().any(|c| {
+            matches!(&c.callee, Callee::Ctx(p) if matches!(p.as_slice(),
+                [db, op] if db == "db" && matches!(op.as_str(), "insert" | "patch")))
+        });
+        if !writes {
+            return false;
+        }
+        let mut conds = Vec::new();
+        if let Some(body) = &f.body {
+            collect_conds(body, &mut conds);
+        }
+        let mut compares = Vec::new();
+        for c in &conds {
+            collect_compares(c, &mut compares);
+        }
+        let read_names: Vec<&Atom> = f
+            .bindings
+            .iter()
+            .filter(|(_, v)| matches!(v.head, Head::Call(ix) if self.is_db_read_chain(ix)))
+            .map(|(n, _)| n)
+            .collect();
+        compares.iter().any(|(l, r)| {
+            l.refs
+                .iter()
+                .chain(&r.refs)
+                .any(|n| read_names.contains(&n))
+        })
+    }
+
+    /// `ctx.db.query(...).withIndex(...).collect()`: a chain rooted in a read.
+    fn is_db_read_chain(&self, mut ix: CallIx) -> bool {
+        for _ in 0..32 {
+            let Some(call) = self.f.call(ix) else {
+                return false;
+            };
+            match &call.callee {
+                Callee::Ctx(p) => {
+                    return matches!(p.as_slice(), [db, op, ..] if db == "db" && matches!(op.as_str(), "get" | "query"))
+                }
+                Callee::Method(base, _) => ix = *base,
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// `const ok = a === b; if (!ok)`: the condition a name holds.
@@ -1650,7 +1861,20 @@ fn collect_truthy<'c>(c: &'c Cond, out: &mut Vec<&'c Val>) {
             collect_truthy(a, out);
             collect_truthy(b, out);
         }
-        Cond::Eq { .. } | Cond::Unknown => {}
+        Cond::Eq { .. } | Cond::Compare(..) | Cond::Unknown => {}
+    }
+}
+
+/// The orderings (`a < b`) inside a condition.
+fn collect_compares<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
+    match c {
+        Cond::Compare(l, r) => out.push((l, r)),
+        Cond::Not(c) => collect_compares(c, out),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            collect_compares(a, out);
+            collect_compares(b, out);
+        }
+        Cond::Truthy(_) | Cond::Eq { .. } | Cond::Unknown => {}
     }
 }
 
@@ -1663,7 +1887,7 @@ fn collect_eqs<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
             collect_eqs(a, out);
             collect_eqs(b, out);
         }
-        Cond::Truthy(_) | Cond::Unknown => {}
+        Cond::Truthy(_) | Cond::Compare(..) | Cond::Unknown => {}
     }
 }
 
@@ -1709,6 +1933,30 @@ fn leak_sink(call: &CallSite) -> Option<&'static str> {
     }
 }
 
+/// A rate limiter's call: with `throws: true` (awaited) it limits; otherwise
+/// its verdict must be acted on.
+fn lib_limiter_fx(call: &CallSite, fx: &mut CallFx) {
+    if call.throws_true && call.awaited {
+        fx.limits = true;
+    } else {
+        fx.limit_result = true;
+    }
+}
+
+/// Calling a project function that rate-limits.
+fn limiter_fx(s: &Summary, call: &CallSite, fx: &mut CallFx) {
+    let settled = call.awaited || !s.is_async;
+    if s.limits && settled {
+        fx.limits = true;
+    } else if s.rate_limiter {
+        if s.throws && settled {
+            fx.limits = true;
+        } else {
+            fx.limit_result = true;
+        }
+    }
+}
+
 /// Does the branch where `cond` is `truth` prove a document's public flag set?
 fn implies_public(cond: &Cond, truth: bool, depth: u32) -> bool {
     if depth > 32 {
@@ -1734,6 +1982,23 @@ fn dotted(root: &Atom, path: &[Atom]) -> String {
         s.push_str(p);
     }
     s
+}
+
+/// Effects a caller can multiply by calling again: new rows, new files,
+/// scheduled work, other functions run. Rewriting an existing document
+/// (`patch`, `replace`, `delete`) is bounded and not counted.
+fn is_unbounded_effect(path: &[Atom]) -> bool {
+    let first = path.first().map(|s| s.as_str());
+    let second = path.get(1).map(|s| s.as_str());
+    match (first, second) {
+        (Some("db"), Some("insert")) => true,
+        (Some("db"), _) => false,
+        (Some("storage"), Some("generateUploadUrl" | "store")) => true,
+        (Some("storage"), _) => false,
+        (Some("scheduler"), _) => true,
+        (Some("runAction"), _) => true,
+        _ => false,
+    }
 }
 
 fn is_ctx_write(path: &[Atom]) -> bool {

@@ -112,6 +112,8 @@ pub enum Cond {
         r: Val,
         negated: bool,
     },
+    /// `l < r`, `l >= r`, ...: an ordering (counts against limits).
+    Compare(Val, Val),
     Unknown,
 }
 
@@ -172,6 +174,8 @@ pub struct CallSite {
     pub arg_props: Vec<(Atom, Atom)>,
     /// Every name mentioned anywhere in the arguments (callbacks included).
     pub arg_names: Vec<Atom>,
+    /// An options object argument has `throws: true` (rate limiters).
+    pub throws_true: bool,
     pub result: ResultUse,
 }
 

@@ -1395,6 +1395,7 @@ impl BodyLowerer {
         let mut arg_paths = Vec::new();
         let mut arg_calls = Vec::new();
         let props_before = self.props_seen.len();
+        let throws_true = args.iter().any(|a| has_throws_true(&a.expr));
         let uses_before = self.out.uses.len();
         let mut passes_ctx = false;
         let mut secret_arg = false;
@@ -1484,6 +1485,7 @@ impl BodyLowerer {
             arg_flow,
             arg_paths,
             arg_calls,
+            throws_true,
             arg_props: {
                 let mut p = self.props_seen.get(props_before..).unwrap_or(&[]).to_vec();
                 p.sort();
@@ -1616,6 +1618,14 @@ impl BodyLowerer {
                 absorb(&mut v, r);
                 v.flow = Flow::default();
             }
+            BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
+                let l = self.expr(&b.left, ResultUse::Handled, out);
+                let r = self.expr(&b.right, ResultUse::Handled, out);
+                v.head = Head::Cond(Box::new(Cond::Compare(l.clone(), r.clone())));
+                absorb(&mut v, l);
+                absorb(&mut v, r);
+                v.flow = Flow::default();
+            }
             _ => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
                 let r = self.expr(&b.right, ResultUse::Handled, out);
@@ -1696,7 +1706,7 @@ fn compact_cond(c: &mut Cond, keep: &impl Fn(&mut Vec<Atom>)) {
             compact_cond(a, keep);
             compact_cond(b, keep);
         }
-        Cond::Eq { l, r, .. } => {
+        Cond::Eq { l, r, .. } | Cond::Compare(l, r) => {
             compact_val(l, keep);
             compact_val(r, keep);
         }
@@ -1756,6 +1766,19 @@ pub fn cond_of(v: Val) -> Cond {
         Head::Cond(c) => *c,
         _ => Cond::Truthy(v),
     }
+}
+
+/// `{ key, throws: true }`: a rate limiter told to throw when over the limit.
+fn has_throws_true(e: &Expr) -> bool {
+    let Expr::Object(o) = peel(e) else {
+        return false;
+    };
+    o.props.iter().any(|p| match p {
+        PropOrSpread::Prop(p) => matches!(&**p, Prop::KeyValue(kv)
+            if prop_name(&kv.key).as_deref() == Some("throws")
+                && matches!(peel(&kv.value), Expr::Lit(Lit::Bool(b)) if b.value)),
+        PropOrSpread::Spread(_) => false,
+    })
 }
 
 /// Calls whose result is a transformation of their receiver or arguments.

@@ -7,6 +7,7 @@ pub mod loose_arg_validator;
 pub mod missing_arg_validators;
 pub mod missing_auth;
 pub mod missing_ownership_check;
+pub mod missing_rate_limit;
 pub mod server_calls_public_function;
 pub mod should_be_internal;
 pub mod unchecked_identity;
