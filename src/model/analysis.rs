@@ -91,6 +91,10 @@ pub struct Summary {
     pub rate_limiter: bool,
     /// Some path throws.
     pub throws: bool,
+    /// Reads the database, itself or through helpers.
+    pub reads_db: bool,
+    /// Writes the database, itself or through helpers.
+    pub writes_db: bool,
 }
 
 /// A document addressed by a client-supplied id, read and returned or written,
@@ -530,6 +534,8 @@ struct CallFx {
     limit_result: bool,
     /// A side effect (write, schedule, external request) anyone could repeat.
     effect: Option<String>,
+    reads_db: bool,
+    writes_db: bool,
     write: Option<String>,
     read: Option<String>,
     /// A short name for messages.
@@ -634,6 +640,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
         let guarantee = !self.returns.is_empty() && self.returns.iter().all(|(a, _)| *a);
         let rate_limiter = self.looks_like_rate_limiter();
+        let (mut reads_db, mut writes_db) = (false, false);
+        for ix in 0..self.f.calls.len() as CallIx {
+            let fx = self.fx(ix);
+            reads_db |= fx.reads_db;
+            writes_db |= fx.writes_db;
+        }
         let returns_identity = !guarantee
             && self.returns.iter().all(|(a, r)| *a || *r != Ret::Data)
             && self
@@ -655,6 +667,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
             limits: !self.returns.is_empty() && self.returns_limited,
             rate_limiter,
             throws: self.throws,
+            reads_db,
+            writes_db,
         }
     }
 
@@ -808,6 +822,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     .collect::<Vec<_>>()
                     .join(".");
                 fx.source = format!("ctx.{joined}()");
+                if let [db, op, ..] = path.as_slice() {
+                    if db == "db" {
+                        fx.reads_db = matches!(op.as_str(), "get" | "query");
+                        fx.writes_db =
+                            matches!(op.as_str(), "insert" | "patch" | "replace" | "delete");
+                    }
+                }
                 if convex::is_ctx_identity_call(path) {
                     fx.identity = true;
                 } else if let Some(target) = self.called_function(path, call) {
@@ -818,6 +839,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     fx.guarantee = s.guarantee && call.awaited;
                     fx.identity = s.returns_identity;
                     limiter_fx(s, call, &mut fx);
+                    fx.reads_db |= s.reads_db;
+                    fx.writes_db |= s.writes_db;
                     // A limiter records the request: that is the limit, not an effect.
                     if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
                         fx.effect = Some(format!("{}, which calls {}", fx.source, e.what));
@@ -953,6 +976,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 fx.secret = s.returns_secret;
                 fx.env = s.returns_env.clone();
                 limiter_fx(&s, call, fx);
+                fx.reads_db = s.reads_db;
+                fx.writes_db = s.writes_db;
                 let name = self
                     .an
                     .body(*tm, *tix)
@@ -1611,10 +1636,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
     /// records the request: the hand-written rate limiter of the audit guide.
     fn looks_like_rate_limiter(&mut self) -> bool {
         let f = self.f;
-        let writes = f.calls.iter().any(|c| {
-            matches!(&c.callee, Callee::Ctx(p) if matches!(p.as_slice(),
-                [db, op] if db == "db" && matches!(op.as_str(), "insert" | "patch")))
-        });
+        // Records the request: writes, itself or through a helper.
+        let writes = (0..f.calls.len() as CallIx).any(|ix| self.fx(ix).writes_db);
         if !writes {
             return false;
         }
@@ -1626,18 +1649,18 @@ impl<'a, 'p> FnEval<'a, 'p> {
         for c in &conds {
             collect_compares(c, &mut compares);
         }
-        let read_names: Vec<&Atom> = f
-            .bindings
+        // Compares something read from the database (a count, a window row).
+        let mut read_names: Vec<Atom> = Vec::new();
+        for (n, v) in &f.bindings {
+            if let Head::Call(ix) = v.head {
+                if self.is_db_read_chain(ix) || self.fx(ix).reads_db {
+                    read_names.push(n.clone());
+                }
+            }
+        }
+        compares
             .iter()
-            .filter(|(_, v)| matches!(v.head, Head::Call(ix) if self.is_db_read_chain(ix)))
-            .map(|(n, _)| n)
-            .collect();
-        compares.iter().any(|(l, r)| {
-            l.refs
-                .iter()
-                .chain(&r.refs)
-                .any(|n| read_names.contains(&n))
-        })
+            .any(|(l, r)| l.refs.iter().chain(&r.refs).any(|n| read_names.contains(n)))
     }
 
     /// `ctx.db.query(...).withIndex(...).collect()`: a chain rooted in a read.
