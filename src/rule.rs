@@ -139,6 +139,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(client_supplied_user_id::ClientSuppliedUserId),
         Box::new(env_leak::EnvLeak),
+        Box::new(error_detail_leak::ErrorDetailLeak),
         Box::new(hardcoded_secret::HardcodedSecret),
         Box::new(loose_arg_validator::LooseArgValidator),
         Box::new(missing_arg_validators::MissingArgValidators),

@@ -121,6 +121,16 @@ pub struct ClientUserId {
     pub write: bool,
 }
 
+/// Raw error detail (a caught error, an external response body) sent back.
+#[derive(Debug, Clone)]
+pub struct DetailLeak {
+    pub span: Sp,
+    /// "the caught error", "the external response body".
+    pub what: &'static str,
+    /// "is returned to the caller", ...
+    pub sink: &'static str,
+}
+
 /// An env var's content reaching somewhere it leaks.
 #[derive(Debug, Clone)]
 pub struct EnvLeak {
@@ -493,6 +503,14 @@ impl<'p> Analysis<'p> {
     ) -> Vec<ClientUserId> {
         match self.body(m, ix) {
             Some(body) => FnEval::new(self, m, body).client_user_ids(candidates, caller_on_ctx),
+            None => Vec::new(),
+        }
+    }
+
+    /// Caught errors and external response bodies that reach the caller.
+    pub fn detail_leaks(&self, m: ModIx, ix: FnIx, returns_to_client: bool) -> Vec<DetailLeak> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).detail_leaks(returns_to_client),
             None => Vec::new(),
         }
     }
@@ -1440,8 +1458,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if depth > 8 {
             return None;
         }
-        if let Head::Call(ix) = head {
-            if let Some(env) = self.fx(*ix).env.clone() {
+        let head_call = match head {
+            Head::Call(ix) => Some(*ix),
+            _ => None,
+        };
+        for ix in flow.calls.iter().copied().chain(head_call) {
+            if let Some(env) = self.fx(ix).env.clone() {
                 return Some(env);
             }
         }
@@ -1456,6 +1478,107 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         None
+    }
+
+    /// What raw detail a value carries: a caught error, or an external
+    /// response's body (`await res.text()` where `res` came from `fetch`).
+    fn carries_detail(&mut self, flow: &Flow, head: &Head, depth: u32) -> Option<&'static str> {
+        if depth > 8 {
+            return None;
+        }
+        let head_call = match head {
+            Head::Call(ix) => Some(*ix),
+            _ => None,
+        };
+        for ix in flow.calls.iter().copied().chain(head_call) {
+            if self.is_response_body(ix) {
+                return Some("the external response body");
+            }
+        }
+        let f = self.f;
+        for n in &flow.names {
+            if f.catch_params.contains(n) {
+                return Some("the caught error");
+            }
+            for (name, b) in &f.bindings {
+                if name == n {
+                    if let Some(what) = self.carries_detail(&b.flow, &b.head, depth + 1) {
+                        return Some(what);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// `res.text()` on a `fetch` response: the raw body. (A parsed `res.json()`
+    /// is usually the very data the action exists to return.)
+    fn is_response_body(&self, ix: CallIx) -> bool {
+        let Some(call) = self.f.call(ix) else {
+            return false;
+        };
+        let from_fetch = |c: Option<&CallSite>| {
+            c.is_some_and(|c| matches!(&c.callee, Callee::Name(n) if n == "fetch"))
+        };
+        match &call.callee {
+            Callee::Member(root, path) if matches!(path.as_slice(), [m] if m == "text") => {
+                self.f.bindings.iter().any(|(n, b)| {
+                    n == root && matches!(b.head, Head::Call(c) if from_fetch(self.f.call(c)))
+                })
+            }
+            Callee::Method(base, path) if matches!(path.as_slice(), [m] if m == "text") => {
+                from_fetch(self.f.call(*base))
+            }
+            _ => false,
+        }
+    }
+
+    fn detail_leaks(&mut self, returns_to_client: bool) -> Vec<DetailLeak> {
+        let mut returns = Vec::new();
+        let mut calls = Vec::new();
+        if let Some(body) = &self.f.body {
+            walk_failure(body, false, &mut returns, &mut calls);
+        }
+        let mut out = Vec::new();
+        for (ix, failing) in calls {
+            let Some(call) = self.f.call(ix) else {
+                continue;
+            };
+            let sink = match &call.callee {
+                Callee::Name(n) if n == "ConvexError" => "is sent to the caller in a ConvexError",
+                Callee::Name(n) if call.is_new && n == "Response" => "is sent in the HTTP response",
+                Callee::Member(root, path)
+                    if root == "Response" && path.first().is_some_and(|p| p == "json") =>
+                {
+                    "is sent in the HTTP response"
+                }
+                _ => continue,
+            };
+            if let Some(what) = self.carries_detail(&call.arg_flow, &Head::Other, 0) {
+                // A response body is error detail only on a failure path.
+                if failing || what == "the caught error" {
+                    out.push(DetailLeak {
+                        span: call.span,
+                        what,
+                        sink,
+                    });
+                }
+            }
+        }
+        if returns_to_client {
+            for (v, failing) in returns {
+                if let Some(what) = self.carries_detail(&v.flow, &v.head, 0) {
+                    if failing || what == "the caught error" {
+                        out.push(DetailLeak {
+                            span: v.span,
+                            what,
+                            sink: "is returned to the caller",
+                        });
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Env content reaching logs, errors, responses, and (for a public
@@ -1911,6 +2034,79 @@ fn collect_eqs<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
             collect_eqs(b, out);
         }
         Cond::Truthy(_) | Cond::Compare(..) | Cond::Unknown => {}
+    }
+}
+
+/// Returns and calls, each with whether it is on a failure path: a `catch`,
+/// or a branch where a response is not ok (`if (!res.ok)`, `res.status >= 400`).
+fn walk_failure<'n>(
+    node: &'n Node,
+    failing: bool,
+    returns: &mut Vec<(&'n Val, bool)>,
+    calls: &mut Vec<(CallIx, bool)>,
+) {
+    match node {
+        Node::Seq(nodes) => {
+            for n in nodes {
+                walk_failure(n, failing, returns, calls);
+            }
+        }
+        Node::If { cond, then, els } => {
+            walk_failure(
+                then,
+                failing || means_failure(cond, true, 0),
+                returns,
+                calls,
+            );
+            walk_failure(
+                els,
+                failing || means_failure(cond, false, 0),
+                returns,
+                calls,
+            );
+        }
+        Node::Call(ix) => calls.push((*ix, failing)),
+        Node::Return(Some(v)) => returns.push((v, failing)),
+        Node::Loop(b) => walk_failure(b, failing, returns, calls),
+        Node::Nested(b) => {
+            // Callbacks' returns are not the function's.
+            let mut ignored = Vec::new();
+            walk_failure(b, failing, &mut ignored, calls);
+        }
+        Node::Try {
+            body,
+            handler,
+            finalizer,
+        } => {
+            walk_failure(body, failing, returns, calls);
+            if let Some(h) = handler {
+                walk_failure(h, true, returns, calls);
+            }
+            if let Some(f) = finalizer {
+                walk_failure(f, failing, returns, calls);
+            }
+        }
+        Node::Return(None) | Node::Throw => {}
+    }
+}
+
+/// Does the branch where `cond` is `truth` mean a response failed?
+fn means_failure(cond: &Cond, truth: bool, depth: u32) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    let is = |v: &Val, p: &str| v.prop.as_deref() == Some(p);
+    match cond {
+        Cond::Truthy(v) => !truth && is(v, "ok"),
+        Cond::Not(c) => means_failure(c, !truth, depth + 1),
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            means_failure(a, truth, depth + 1) || means_failure(b, truth, depth + 1)
+        }
+        // `res.status !== 200`: the branch where the status differs.
+        Cond::Eq { l, r, negated } => truth == *negated && (is(l, "status") || is(r, "status")),
+        // `res.status >= 400`
+        Cond::Compare(l, r) => truth && (is(l, "status") || is(r, "status")),
+        Cond::Unknown => false,
     }
 }
 

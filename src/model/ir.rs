@@ -89,6 +89,8 @@ pub struct Flow {
     /// `process.env.NAME` (or `process.env` itself).
     pub env: Option<Atom>,
     pub names: Vec<Atom>,
+    /// Call results built into the value (`{ error: await res.text() }`).
+    pub calls: Vec<CallIx>,
 }
 
 impl Flow {
@@ -97,6 +99,7 @@ impl Flow {
             self.env = other.env;
         }
         self.names.extend(other.names);
+        self.calls.extend(other.calls);
     }
 }
 
@@ -226,6 +229,8 @@ pub struct FnBody {
     pub ctx_names: Vec<Atom>,
     /// For a handler `(ctx, { id, body: text })`: (argument, local name).
     pub arg_locals: Vec<(Atom, Atom)>,
+    /// `catch (err)`: names holding a caught error.
+    pub catch_params: Vec<Atom>,
 }
 
 impl FnBody {

@@ -981,6 +981,9 @@ impl BodyLowerer {
             }
             Stmt::Try(t) => {
                 let body = Box::new(self.stmts(&t.block.stmts));
+                if let Some(Pat::Ident(p)) = t.handler.as_ref().and_then(|h| h.param.as_ref()) {
+                    self.out.catch_params.push(p.id.sym.clone());
+                }
                 let handler = t
                     .handler
                     .as_ref()
@@ -1311,7 +1314,7 @@ impl BodyLowerer {
                     span,
                     flow: Flow {
                         env: Some(atom("process.env")),
-                        names: Vec::new(),
+                        ..Flow::default()
                     },
                     ..Val::default()
                 };
@@ -1510,6 +1513,7 @@ impl BodyLowerer {
         out.push(Node::Call(ix));
         v.head = Head::Call(ix);
         v.calls |= !is_new;
+        v.flow.calls.push(ix);
         v
     }
 
@@ -1665,6 +1669,7 @@ fn compact(f: &mut FnBody) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
     bound.extend(f.params.iter().cloned());
     bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));
+    bound.extend(f.catch_params.iter().cloned());
     // `ctx.user` from an authenticating custom builder is the caller.
     bound.extend(f.ctx_names.iter().cloned());
     bound.sort();

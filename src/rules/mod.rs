@@ -2,6 +2,7 @@
 
 pub mod client_supplied_user_id;
 pub mod env_leak;
+pub mod error_detail_leak;
 pub mod hardcoded_secret;
 pub mod loose_arg_validator;
 pub mod missing_arg_validators;
