@@ -1647,11 +1647,59 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if !st.limited && self.implies_limited(cond, truth, 0) {
             st.limited = true;
         }
-        // `if (!doc.isPublic) return null`: what was read is public past here.
-        if st.read.is_some() && implies_public(cond, truth, 0) {
+        // `if (!doc.isPublic) return null`, or `if (doc.visibility === "private"
+        // && doc.userId !== userId) return null`: what was read is public, or
+        // the caller's own, past here.
+        if st.read.is_some() && self.implies_gated(cond, truth, 0) {
             st.read = None;
         }
         st
+    }
+
+    /// Does the branch prove the documents read are public or the caller's?
+    fn implies_gated(&mut self, cond: &Cond, truth: bool, depth: u32) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        match cond {
+            Cond::Truthy(_) => implies_public(cond, truth, depth),
+            Cond::Not(c) => self.implies_gated(c, !truth, depth + 1),
+            Cond::And(a, b) => {
+                if truth {
+                    self.implies_gated(a, true, depth + 1) || self.implies_gated(b, true, depth + 1)
+                } else {
+                    self.implies_gated(a, false, depth + 1)
+                        && self.implies_gated(b, false, depth + 1)
+                }
+            }
+            Cond::Or(a, b) => {
+                if truth {
+                    self.implies_gated(a, true, depth + 1) && self.implies_gated(b, true, depth + 1)
+                } else {
+                    self.implies_gated(a, false, depth + 1)
+                        || self.implies_gated(b, false, depth + 1)
+                }
+            }
+            Cond::Eq { l, r, negated } => {
+                let equal = truth != *negated;
+                // `doc.visibility === "public"` / `doc.visibility !== "private"`
+                let visibility = |v: &Val| {
+                    v.prop
+                        .as_deref()
+                        .is_some_and(|p| matches!(p, "visibility" | "privacy" | "access"))
+                };
+                let literal = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+                if (visibility(l) && literal(r)) || (visibility(r) && literal(l)) {
+                    let text = l.lit.as_deref().or(r.lit.as_deref()).unwrap_or("");
+                    return (equal && text == "public") || (!equal && text == "private");
+                }
+                // `doc.userId === userId`: the caller's own document.
+                equal
+                    && ((self.is_caller(l, false, 0) && !literal(r) && !r.refs.is_empty())
+                        || (self.is_caller(r, false, 0) && !literal(l) && !l.refs.is_empty()))
+            }
+            Cond::Compare(..) | Cond::Unknown => false,
+        }
     }
 
     fn implies_auth(&mut self, cond: &Cond, truth: bool, depth: u32) -> bool {

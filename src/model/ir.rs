@@ -55,6 +55,8 @@ pub struct Val {
     pub calls: bool,
     /// For `x.a.b`: the last property read, `b`.
     pub prop: Option<Atom>,
+    /// A short string literal's text (`"public"`).
+    pub lit: Option<Atom>,
     /// Rows filtered on a public flag (`.filter(r => r.isPublic)`,
     /// `.withIndex("by_public", q => q.eq("isPublic", true))`).
     pub public: bool,

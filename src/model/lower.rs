@@ -1149,6 +1149,11 @@ impl BodyLowerer {
                 }
             }
             Expr::Lit(l) => {
+                if let Lit::Str(s) = l {
+                    if s.value.len() <= 32 {
+                        v.lit = Some(str_value(s));
+                    }
+                }
                 v.head = match l {
                     Lit::Null(_) => Head::Nullish,
                     Lit::Bool(b) if !b.value => Head::Nullish,
