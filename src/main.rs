@@ -20,15 +20,13 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Rules => {
+            let rules = registry();
+            let width = rules.iter().map(|r| r.meta().id.len()).max().unwrap_or(0);
             let mut out = String::new();
-            for rule in registry() {
+            for rule in rules {
                 let m = rule.meta();
-                out.push_str(&format!(
-                    "{:<22} {:<8} {}\n",
-                    m.id,
-                    m.severity.as_str(),
-                    m.summary
-                ));
+                let (id, severity) = (m.id, m.severity.as_str());
+                out.push_str(&format!("{id:<width$}  {severity:<8} {}\n", m.summary));
             }
             emit(&out)
         }
