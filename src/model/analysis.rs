@@ -36,6 +36,16 @@ pub struct ConvexFn {
     pub args: Option<Args>,
 }
 
+impl ConvexFn {
+    /// A query, mutation or action any client can call by name (not an HTTP
+    /// route, not internal).
+    pub fn client_callable(&self) -> bool {
+        self.visibility == Visibility::Public
+            && self.route.is_none()
+            && self.kind != Kind::HttpAction
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Builder {
     pub kind: Kind,
@@ -463,16 +473,8 @@ impl<'p> Analysis<'p> {
             return true;
         }
         body.calls.iter().any(|call| {
-            let project = self.project;
-            let target = match &call.callee {
-                Callee::Name(n) => project.resolve_name(m, n),
-                Callee::Member(root, path) => {
-                    let base = project.resolve_name(m, root);
-                    project.resolve_path(base, path, 0)
-                }
-                _ => return false,
-            };
-            matches!(target, Target::Fn(tm, tix) if self.checks_role_depth(tm, tix, false, depth + 1))
+            matches!(self.project.call_target(m, call),
+                Target::Fn(tm, tix) if self.checks_role_depth(tm, tix, false, depth + 1))
         })
     }
 
@@ -1421,29 +1423,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     fn calls_project_function(&self, call: &CallSite) -> bool {
-        let project = self.an.project;
-        let target = match &call.callee {
-            Callee::Name(n) => project.resolve_name(self.m, n),
-            Callee::Member(root, path) => {
-                let base = project.resolve_name(self.m, root);
-                project.resolve_path(base, path, 0)
-            }
-            _ => return false,
-        };
-        matches!(target, Target::Fn(..))
+        matches!(self.an.project.call_target(self.m, call), Target::Fn(..))
     }
 
     fn calls_role_check(&self, call: &CallSite) -> bool {
-        let project = self.an.project;
-        let target = match &call.callee {
-            Callee::Name(n) => project.resolve_name(self.m, n),
-            Callee::Member(root, path) => {
-                let base = project.resolve_name(self.m, root);
-                project.resolve_path(base, path, 0)
-            }
-            _ => return false,
-        };
-        match target {
+        match self.an.project.call_target(self.m, call) {
             Target::Fn(m, ix) => self.an.checks_role(m, ix),
             _ => false,
         }
@@ -1790,14 +1774,19 @@ impl<'a, 'p> FnEval<'a, 'p> {
 
     /// `ok`, `status.ok`, `rateCheck.allowed`: a limiter's verdict.
     fn is_limit_result(&mut self, v: &Val) -> bool {
+        self.result_of(v, |fx| fx.limit_result)
+    }
+
+    /// Is the value (or the name it is read from) the result of a call with `what`?
+    fn result_of(&mut self, v: &Val, what: impl Fn(&CallFx) -> bool) -> bool {
         match &v.head {
-            Head::Call(ix) => self.fx(*ix).limit_result,
+            Head::Call(ix) => what(&self.fx(*ix)),
             Head::Name(n) => {
                 let f = self.f;
                 f.bindings
                     .iter()
                     .filter(|(name, _)| name == n)
-                    .any(|(_, b)| matches!(b.head, Head::Call(ix) if self.fx(ix).limit_result))
+                    .any(|(_, b)| matches!(b.head, Head::Call(ix) if what(&self.fx(ix))))
             }
             _ => false,
         }
@@ -1904,17 +1893,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     fn is_verifier(&mut self, v: &Val) -> bool {
-        match &v.head {
-            Head::Call(ix) => self.fx(*ix).verifier,
-            Head::Name(n) => {
-                let f = self.f;
-                f.bindings
-                    .iter()
-                    .filter(|(name, _)| name == n)
-                    .any(|(_, b)| matches!(b.head, Head::Call(ix) if self.fx(ix).verifier))
-            }
-            _ => false,
-        }
+        self.result_of(v, |fx| fx.verifier)
     }
 
     /// Derived from a server secret: an env var, an HMAC, or a helper returning one.

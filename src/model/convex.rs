@@ -22,6 +22,17 @@ impl fmt::Display for Kind {
     }
 }
 
+impl Kind {
+    /// The builder that makes this kind of function internal.
+    pub fn internal_builder(self) -> &'static str {
+        match self {
+            Kind::Query => "internalQuery",
+            Kind::Mutation => "internalMutation",
+            Kind::Action | Kind::HttpAction => "internalAction",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Visibility {
     Public,

@@ -3,7 +3,6 @@
 
 use crate::declare_rule;
 use crate::finding::Label;
-use crate::model::convex::{Kind, Visibility};
 use crate::model::facts::Validator;
 use crate::rule::{Context, Meta, Rule};
 
@@ -21,8 +20,7 @@ impl Rule for ClientSuppliedUserId {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         for f in cx.functions {
-            if f.visibility != Visibility::Public || f.kind == Kind::HttpAction || f.route.is_some()
-            {
+            if !f.client_callable() {
                 continue;
             }
             // No caller check at all is `missing-auth`'s finding.

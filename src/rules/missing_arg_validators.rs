@@ -3,7 +3,6 @@
 
 use crate::declare_rule;
 use crate::finding::Label;
-use crate::model::convex::{Kind, Visibility};
 use crate::rule::{Context, Meta, Rule};
 
 declare_rule!(
@@ -21,8 +20,7 @@ impl Rule for MissingArgValidators {
     fn run(&self, cx: &mut Context<'_, '_>) {
         for f in cx.functions {
             // HTTP actions take a Request, not validated arguments.
-            if f.visibility != Visibility::Public || f.kind == Kind::HttpAction || f.route.is_some()
-            {
+            if !f.client_callable() {
                 continue;
             }
             if f.args.is_some() {

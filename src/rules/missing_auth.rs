@@ -81,8 +81,8 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
             "verify the request first (a webhook signature, or a bearer token compared with a secret) and return a 401 response when it fails".to_string()
         }
         (kind, None) => format!(
-            "check `await ctx.auth.getUserIdentity()` and throw when it is null, build it with an authenticating custom builder, or make it `internal{}` if only the server calls it",
-            capitalise(&kind.to_string())
+            "check `await ctx.auth.getUserIdentity()` and throw when it is null, build it with an authenticating custom builder, or make it `{}` if only the server calls it",
+            kind.internal_builder()
         ),
     };
     cx.report(
@@ -93,12 +93,4 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
         Some(f.id.clone()),
         help,
     );
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }

@@ -4,7 +4,6 @@
 
 use crate::declare_rule;
 use crate::finding::Label;
-use crate::model::convex::{Kind, Visibility};
 use crate::model::facts::Validator;
 use crate::rule::{Context, Meta, Rule};
 
@@ -22,8 +21,7 @@ impl Rule for MissingOwnershipCheck {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         for f in cx.functions {
-            if f.visibility != Visibility::Public || f.kind == Kind::HttpAction || f.route.is_some()
-            {
+            if !f.client_callable() {
                 continue;
             }
             // Row-level security decides per document; no caller check at all is

@@ -3,7 +3,6 @@
 
 use crate::declare_rule;
 use crate::finding::Label;
-use crate::model::convex::{Kind, Visibility};
 use crate::rule::{Context, Meta, Rule};
 
 declare_rule!(
@@ -20,8 +19,7 @@ impl Rule for ShouldBeInternal {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         for f in cx.functions {
-            if f.visibility != Visibility::Public || f.route.is_some() || f.kind == Kind::HttpAction
-            {
+            if !f.client_callable() {
                 continue;
             }
             let Some(module) = cx.analysis.project.module(f.module) else {
@@ -40,7 +38,7 @@ impl Rule for ShouldBeInternal {
             if cx.analysis.checks_caller(f) {
                 continue;
             }
-            let internal = format!("internal{}", capitalise(&f.kind.to_string()));
+            let internal = f.kind.internal_builder();
             let message = format!("public {} `{}` checks no caller, and {why}", f.kind, f.id);
             let labels = vec![Label {
                 span: f.builder_span,
@@ -144,14 +142,6 @@ fn words(name: &str) -> Vec<String> {
         out.push(cur);
     }
     out
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
