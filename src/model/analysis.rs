@@ -454,6 +454,22 @@ impl<'p> Analysis<'p> {
         {
             return true;
         }
+        // `if (!isAdmin(user)) throw`: a predicate helper given the caller.
+        for v in &truthy {
+            let Head::Call(cix) = v.head else {
+                continue;
+            };
+            let Some(call) = body.call(cix) else {
+                continue;
+            };
+            if let Target::Fn(tm, tix) = self.project.call_target(m, call) {
+                if self.is_param_predicate(tm, tix)
+                    && call.name_args.iter().any(|n| eval.is_caller_name(n))
+                {
+                    return true;
+                }
+            }
+        }
         let on_ctx = |v: &Val| {
             caller_on_ctx && matches!(&v.head, Head::Name(n) if body.ctx_names.contains(n))
         };
@@ -475,6 +491,31 @@ impl<'p> Analysis<'p> {
         body.calls.iter().any(|call| {
             matches!(self.project.call_target(m, call),
                 Target::Fn(tm, tix) if self.checks_role_depth(tm, tix, false, depth + 1))
+        })
+    }
+
+    /// Does a helper return a comparison of its parameter with a constant
+    /// (`return user.role === "admin"`)?
+    fn is_param_predicate(&self, m: ModIx, ix: FnIx) -> bool {
+        let Some(body) = self.body(m, ix) else {
+            return false;
+        };
+        let Some(tree) = &body.body else {
+            return false;
+        };
+        let mut returns = Vec::new();
+        collect_returns(tree, &mut returns);
+        let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+        returns.iter().any(|v| {
+            let Head::Cond(c) = &v.head else {
+                return false;
+            };
+            let mut eqs = Vec::new();
+            collect_eqs(c, &mut eqs);
+            eqs.iter().any(|(a, b)| {
+                (a.refs.iter().any(|r| body.params.contains(r)) && constant(b))
+                    || (b.refs.iter().any(|r| body.params.contains(r)) && constant(a))
+            })
         })
     }
 
