@@ -635,6 +635,8 @@ enum Ret {
     /// A constant that is not nullish (`[]`, `{ ok: true }`).
     Constant,
     Identity,
+    /// `{ error: ... }`: a failure result the caller tests.
+    ErrorShaped,
     Data,
 }
 
@@ -1129,6 +1131,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
     fn ret_kind(&mut self, v: &Val) -> Ret {
         if self.is_identity(v) {
             return Ret::Identity;
+        }
+        if v.error_shaped {
+            return Ret::ErrorShaped;
         }
         if self.is_public(v) {
             return Ret::Constant;
@@ -1733,7 +1738,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
         match cond {
             Cond::Truthy(v) => {
-                if truth && (self.is_identity(v) || self.is_verifier(v)) {
+                let error_prop = matches!(v.prop.as_deref(), Some("error" | "err"));
+                if truth && !error_prop && (self.is_identity(v) || self.is_verifier(v)) {
+                    return true;
+                }
+                // `if ("error" in auth) return auth.error`: no error, a caller.
+                if !truth && error_prop && self.is_identity(v) {
                     return true;
                 }
                 match self.cond_binding(v) {
@@ -1899,10 +1909,47 @@ impl<'a, 'p> FnEval<'a, 'p> {
     /// Is this value null exactly when the caller is anonymous?
     fn is_identity(&mut self, v: &Val) -> bool {
         match &v.head {
-            Head::Call(ix) => self.fx(*ix).identity || self.derived_call(*ix, v),
+            Head::Call(ix) => {
+                self.fx(*ix).identity || self.derived_call(*ix, v) || self.credential_lookup(*ix, v)
+            }
             Head::Name(n) => self.is_identity_name(n),
             _ => false,
         }
+    }
+
+    /// A database lookup keyed by a credential from the request (an API key
+    /// or bearer token header, usually hashed): present only for a valid one.
+    fn credential_lookup(&mut self, ix: CallIx, v: &Val) -> bool {
+        let reads = self.is_db_read_chain(ix) || self.fx(ix).reads_db;
+        reads && v.refs.iter().any(|r| self.is_credential_name(r, 0))
+    }
+
+    /// Derived from a credential header: `req.headers.get("Authorization")`.
+    fn is_credential_name(&self, n: &Atom, depth: u32) -> bool {
+        if depth > 12 {
+            return false;
+        }
+        let f = self.f;
+        f.bindings
+            .iter()
+            .filter(|(name, _)| name == n)
+            .any(|(_, b)| {
+                let head_call = match b.head {
+                    Head::Call(c) => Some(c),
+                    _ => None,
+                };
+                let from_header = b
+                    .flow
+                    .calls
+                    .iter()
+                    .copied()
+                    .chain(head_call)
+                    .any(|c| f.call(c).is_some_and(is_credential_header));
+                from_header
+                    || b.refs
+                        .iter()
+                        .any(|r| r != n && self.is_credential_name(r, depth + 1))
+            })
     }
 
     /// A lookup keyed by an identity (`ctx.db.get(userId)`) is present only for it.
@@ -2218,6 +2265,24 @@ fn leak_sink(call: &CallSite) -> Option<&'static str> {
         Callee::Name(n) if n.ends_with("Error") => Some("is put in an error message"),
         _ => None,
     }
+}
+
+/// `x.headers.get("Authorization")`, `"X-API-Key"`, a token or cookie header.
+fn is_credential_header(call: &CallSite) -> bool {
+    let is_get = match &call.callee {
+        Callee::Member(_, p) | Callee::Method(_, p) => {
+            matches!(p.as_slice(), [.., h, g] if h == "headers" && g == "get")
+        }
+        _ => false,
+    };
+    let name = call.first_str.as_deref().unwrap_or("").to_ascii_lowercase();
+    is_get
+        && (name == "authorization"
+            || name == "cookie"
+            || name.contains("token")
+            || name.contains("api-key")
+            || name.contains("apikey")
+            || name.contains("secret"))
 }
 
 /// A rate limiter's call: with `throws: true` (awaited) it limits; otherwise

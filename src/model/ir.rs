@@ -57,6 +57,8 @@ pub struct Val {
     pub prop: Option<Atom>,
     /// A short string literal's text (`"public"`).
     pub lit: Option<Atom>,
+    /// Whether an object literal has an `error` key (`{ error: ... }`).
+    pub error_shaped: bool,
     /// Rows filtered on a public flag (`.filter(r => r.isPublic)`,
     /// `.withIndex("by_public", q => q.eq("isPublic", true))`).
     pub public: bool,

@@ -1258,6 +1258,16 @@ impl BodyLowerer {
                 v.head = Head::Lit;
             }
             Expr::Object(o) => {
+                v.error_shaped = o.props.iter().any(|p| match p {
+                    PropOrSpread::Prop(p) => match &**p {
+                        Prop::KeyValue(kv) => {
+                            matches!(prop_name(&kv.key).as_deref(), Some("error" | "err"))
+                        }
+                        Prop::Shorthand(id) => id.sym == "error" || id.sym == "err",
+                        _ => false,
+                    },
+                    PropOrSpread::Spread(_) => false,
+                });
                 for p in &o.props {
                     match p {
                         PropOrSpread::Spread(s) => {
@@ -1613,6 +1623,16 @@ impl BodyLowerer {
                 };
                 absorb(&mut v, l);
                 absorb(&mut v, r);
+            }
+            // `"error" in result`: tested like `result.error`.
+            BinaryOp::In => {
+                let l = self.expr(&b.left, ResultUse::Handled, out);
+                let mut r = self.expr(&b.right, ResultUse::Handled, out);
+                r.prop = l.lit.clone();
+                r.span = span;
+                v.head = Head::Cond(Box::new(Cond::Truthy(r.clone())));
+                absorb(&mut v, r);
+                v.flow = Flow::default();
             }
             BinaryOp::EqEq | BinaryOp::EqEqEq | BinaryOp::NotEq | BinaryOp::NotEqEq => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
