@@ -1258,6 +1258,12 @@ impl BodyLowerer {
                 v.head = Head::Lit;
             }
             Expr::Object(o) => {
+                // A returned `{ userId }` hands its parts to the caller too.
+                let part_mode = if mode == ResultUse::Handled {
+                    ResultUse::Handled
+                } else {
+                    ResultUse::Other
+                };
                 v.error_shaped = o.props.iter().any(|p| match p {
                     PropOrSpread::Prop(p) => match &**p {
                         Prop::KeyValue(kv) => {
@@ -1276,11 +1282,11 @@ impl BodyLowerer {
                         }
                         PropOrSpread::Prop(prop) => match &**prop {
                             Prop::KeyValue(kv) => {
-                                let inner = self.expr(&kv.value, ResultUse::Other, out);
+                                let inner = self.expr(&kv.value, part_mode, out);
                                 absorb(&mut v, inner);
                             }
                             Prop::Shorthand(id) => {
-                                self.record_use(&id.sym, ResultUse::Other, id.span);
+                                self.record_use(&id.sym, part_mode, id.span);
                                 v.refs.push(id.sym.clone());
                                 v.flow.names.push(id.sym.clone());
                             }

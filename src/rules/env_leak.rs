@@ -55,10 +55,52 @@ impl Rule for EnvLeak {
     }
 }
 
-/// Convex's own deployment URLs, and variables public by naming convention.
+/// Convex's own deployment URLs, variables public by naming convention, and
+/// configuration whose name says nothing secret (`SITE_URL`, `DIGEST_INTERVAL`).
+/// `process.env` as a whole always counts.
 fn is_public_var(name: &str) -> bool {
-    matches!(name, "CONVEX_SITE_URL" | "CONVEX_CLOUD_URL")
+    if name == "process.env" {
+        return false;
+    }
+    if matches!(name, "CONVEX_SITE_URL" | "CONVEX_CLOUD_URL")
         || ["NEXT_PUBLIC_", "VITE_", "PUBLIC_", "EXPO_PUBLIC_"]
             .iter()
             .any(|p| name.starts_with(p))
+    {
+        return true;
+    }
+    let upper = name.to_ascii_uppercase();
+    const SECRET_WORDS: &[&str] = &[
+        "KEY",
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PRIVATE",
+        "CREDENTIAL",
+        "AUTH",
+        "SIGNING",
+        "DSN",
+        "DATABASE_URL",
+        "CONNECTION",
+        "SALT",
+        "COOKIE",
+        "SESSION",
+    ];
+    !SECRET_WORDS.iter().any(|w| upper.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secret_names() {
+        assert!(!super::is_public_var("OPENAI_API_KEY"));
+        assert!(!super::is_public_var("TWILIO_AUTH_TOKEN"));
+        assert!(!super::is_public_var("DATABASE_URL"));
+        assert!(!super::is_public_var("process.env"));
+        assert!(super::is_public_var("SITE_URL"));
+        assert!(super::is_public_var("NOVU_DIGEST_INTERVAL"));
+        assert!(super::is_public_var("NEXT_PUBLIC_STRIPE_KEY"));
+    }
 }
