@@ -10,8 +10,10 @@ use rayon::prelude::*;
 use crate::finding::{FileError, Finding, Located};
 use crate::model::facts::FileFacts;
 use crate::model::{lower, secrets, Analysis, Module, Project};
+use crate::model::{ModIx, Sp};
 use crate::parse::{self, line_col};
 use crate::rule::{self, Context};
+use crate::suppress;
 use crate::walk::{self, SourceFile, Target};
 
 const WORKER_STACK: usize = 512 * 1024 * 1024;
@@ -100,8 +102,9 @@ fn check_target(target: &Target, report: &mut Report) {
     let functions = analysis.functions();
     report.functions += functions.len();
     let by_handler = rule::handler_index(&functions);
+    let (early, late): (Vec<_>, Vec<_>) = rule::registry().into_iter().partition(|r| !r.late());
     let mut findings: Vec<Finding> = Vec::new();
-    for rule in rule::registry() {
+    for rule in early {
         let mut cx = Context::new(
             &analysis,
             &functions,
@@ -111,7 +114,32 @@ fn check_target(target: &Target, report: &mut Report) {
         );
         rule.run(&mut cx);
     }
-    locate(&project, findings, target, report);
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut located = locate(&project, findings, &mut texts);
+    // Suppressions apply to rule findings; what they leave unused is a finding too.
+    let unused = suppress::apply(&project, &mut located);
+    let mut late_findings: Vec<Finding> = Vec::new();
+    for rule in late {
+        let mut cx = Context::new(
+            &analysis,
+            &functions,
+            &by_handler,
+            rule.meta(),
+            &mut late_findings,
+        );
+        cx.set_unused_suppressions(&unused);
+        rule.run(&mut cx);
+    }
+    located.extend(locate(&project, late_findings, &mut texts));
+    for (_, f) in located {
+        if let Some(only) = &target.only {
+            if !only.contains(&f.file) {
+                continue;
+            }
+        }
+        report.findings.push(f);
+    }
+    report.sources.extend(texts);
 }
 
 /// Read, parse and lower one file; a panic is caught and reported for the file.
@@ -135,9 +163,10 @@ fn analyse_file(file: &SourceFile) -> Outcome {
         );
     };
     let result = catch_unwind(AssertUnwindSafe(|| match parse::parse(&src, file.tsx) {
-        Ok(module) => {
-            let mut facts = lower::lower_module(&module);
-            facts.secrets = secrets::collect(&module);
+        Ok(parsed) => {
+            let mut facts = lower::lower_module(&parsed.module);
+            facts.secrets = secrets::collect(&parsed.module);
+            facts.directives = directives(&src, parsed.directives);
             Ok(facts)
         }
         Err(e) => Err(e),
@@ -155,19 +184,36 @@ fn analyse_file(file: &SourceFile) -> Outcome {
     }
 }
 
-/// Turns model findings into file positions; keeps only the files asked for.
-fn locate(project: &Project, findings: Vec<Finding>, target: &Target, report: &mut Report) {
-    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+/// Suppression comments with their lines.
+fn directives(src: &str, comments: Vec<((u32, u32), String)>) -> Vec<suppress::Directive> {
+    comments
+        .into_iter()
+        .filter_map(|((lo, hi), text)| {
+            let (kind, rules, reason) = suppress::parse(&text)?;
+            Some(suppress::Directive {
+                kind,
+                rules,
+                reason,
+                span: Sp { lo, hi },
+                line: line_col(src, lo).0,
+                end_line: line_col(src, hi).0,
+            })
+        })
+        .collect()
+}
+
+/// Turns model findings into file positions (reading each file once).
+fn locate(
+    project: &Project,
+    findings: Vec<Finding>,
+    texts: &mut BTreeMap<PathBuf, String>,
+) -> Vec<(ModIx, Located)> {
+    let mut out = Vec::with_capacity(findings.len());
     for f in findings {
         let Some(module) = project.module(f.module) else {
             continue;
         };
         let file = &module.display;
-        if let Some(only) = &target.only {
-            if !only.contains(file) {
-                continue;
-            }
-        }
         if !texts.contains_key(file) {
             let Ok(text) = std::fs::read_to_string(file) else {
                 continue;
@@ -179,21 +225,24 @@ fn locate(project: &Project, findings: Vec<Finding>, target: &Target, report: &m
         };
         let (line, column) = line_col(text, f.span.lo);
         let (end_line, end_column) = line_col(text, f.span.hi);
-        report.findings.push(Located {
-            rule: f.rule,
-            severity: f.severity,
-            message: f.message,
-            file: file.clone(),
-            line,
-            column,
-            end_line,
-            end_column,
-            function: f.function,
-            help: f.help,
-            span: f.span,
-            labels: f.labels,
-            sensitive: f.sensitive,
-        });
+        out.push((
+            f.module,
+            Located {
+                rule: f.rule,
+                severity: f.severity,
+                message: f.message,
+                file: file.clone(),
+                line,
+                column,
+                end_line,
+                end_column,
+                function: f.function,
+                help: f.help,
+                span: f.span,
+                labels: f.labels,
+                sensitive: f.sensitive,
+            },
+        ));
     }
-    report.sources.extend(texts);
+    out
 }

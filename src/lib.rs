@@ -12,6 +12,7 @@ pub mod output;
 pub mod parse;
 pub mod rule;
 pub mod rules;
+pub mod suppress;
 pub mod walk;
 
 pub use engine::{check, Options, Report};

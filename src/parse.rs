@@ -1,5 +1,6 @@
 //! The one SWC parse of a file.
 
+use swc_common::comments::SingleThreadedComments;
 use swc_common::{BytePos, Spanned};
 use swc_ecma_ast::{EsVersion, Module};
 use swc_ecma_parser::{lexer::Lexer, Parser, StringInput, Syntax, TsSyntax};
@@ -11,9 +12,15 @@ pub struct SyntaxError {
     pub offset: u32,
 }
 
+/// A parsed module and its suppression comments: (byte range, text).
+pub struct Parsed {
+    pub module: Module,
+    pub directives: Vec<((u32, u32), String)>,
+}
+
 /// Parses TypeScript (TSX syntax when `tsx`). A file with any syntax error,
 /// even one the parser recovered from, is not analysed: its facts could be wrong.
-pub fn parse(src: &str, tsx: bool) -> Result<Module, SyntaxError> {
+pub fn parse(src: &str, tsx: bool) -> Result<Parsed, SyntaxError> {
     let Ok(len) = u32::try_from(src.len()) else {
         return Err(SyntaxError {
             message: "file is larger than 4 GiB".into(),
@@ -27,14 +34,21 @@ pub fn parse(src: &str, tsx: bool) -> Result<Module, SyntaxError> {
     });
     // swc positions start at 1: 0 is its "dummy" position.
     let input = StringInput::new(src, BytePos(1), BytePos(1 + len));
-    let lexer = Lexer::new(syntax, EsVersion::latest(), input, None);
+    let comments = SingleThreadedComments::default();
+    let lexer = Lexer::new(syntax, EsVersion::latest(), input, Some(&comments));
     let mut parser = Parser::new_from(lexer);
     let module = parser.parse_module();
     let recovered = parser.take_errors();
+    drop(parser);
     let err = match module {
         Err(e) => Some(e),
         Ok(_) if !recovered.is_empty() => recovered.into_iter().next(),
-        Ok(m) => return Ok(m),
+        Ok(module) => {
+            return Ok(Parsed {
+                module,
+                directives: our_comments(comments),
+            })
+        }
     };
     let Some(err) = err else {
         return Err(SyntaxError {
@@ -46,6 +60,26 @@ pub fn parse(src: &str, tsx: bool) -> Result<Module, SyntaxError> {
         message: err.kind().msg().to_string(),
         offset: err.span().lo.0.saturating_sub(1),
     })
+}
+
+/// Comments that start with our prefix, sorted by position (0-based offsets).
+fn our_comments(comments: SingleThreadedComments) -> Vec<((u32, u32), String)> {
+    let (leading, trailing) = comments.take_all();
+    let mut out = Vec::new();
+    for map in [leading, trailing] {
+        for list in map.borrow().values() {
+            for c in list {
+                if c.text.trim_start().starts_with(crate::suppress::PREFIX) {
+                    let lo = c.span.lo.0.saturating_sub(1);
+                    let hi = c.span.hi.0.saturating_sub(1);
+                    out.push(((lo, hi), c.text.to_string()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// 1-based line and column (in characters) of a byte offset.

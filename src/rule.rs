@@ -38,6 +38,10 @@ pub struct Meta {
 pub trait Rule: Sync + Send {
     fn meta(&self) -> &'static Meta;
     fn run(&self, cx: &mut Context<'_, '_>);
+    /// Runs after suppressions are applied (it sees which went unused).
+    fn late(&self) -> bool {
+        false
+    }
 }
 
 /// Declares a rule type with its metadata and embedded doc.
@@ -64,6 +68,7 @@ pub struct Context<'a, 'p> {
     by_handler: &'a HashMap<(ModIx, u32), usize>,
     meta: &'static Meta,
     findings: &'a mut Vec<Finding>,
+    unused: &'a [(ModIx, usize)],
 }
 
 /// Which Convex function each handler body belongs to.
@@ -91,7 +96,18 @@ impl<'a, 'p> Context<'a, 'p> {
             by_handler,
             meta,
             findings,
+            unused: &[],
         }
+    }
+
+    /// For late rules: the suppression comments that silenced nothing, as
+    /// (module, index into its directives).
+    pub fn set_unused_suppressions(&mut self, unused: &'a [(ModIx, usize)]) {
+        self.unused = unused;
+    }
+
+    pub fn unused_suppressions(&self) -> &'a [(ModIx, usize)] {
+        self.unused
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -141,6 +157,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(env_leak::EnvLeak),
         Box::new(error_detail_leak::ErrorDetailLeak),
         Box::new(hardcoded_secret::HardcodedSecret),
+        Box::new(invalid_suppression::InvalidSuppression),
         Box::new(loose_arg_validator::LooseArgValidator),
         Box::new(missing_arg_validators::MissingArgValidators),
         Box::new(missing_auth::MissingAuth),
@@ -149,5 +166,6 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(server_calls_public_function::ServerCallsPublicFunction),
         Box::new(should_be_internal::ShouldBeInternal),
         Box::new(unchecked_identity::UncheckedIdentity),
+        Box::new(unused_suppression::UnusedSuppression),
     ]
 }

@@ -125,6 +125,8 @@ pub struct FileFacts {
     pub routes: Vec<Route>,
     pub crons: Vec<CronJob>,
     pub secrets: Vec<super::secrets::SecretLit>,
+    /// Suppression comments, in source order.
+    pub directives: Vec<crate::suppress::Directive>,
 }
 
 impl FileFacts {

@@ -1,0 +1,89 @@
+//! `invalid-suppression`: a suppression comment without a reason, or naming a
+//! rule that does not exist.
+
+use crate::declare_rule;
+use crate::rule::{registry, Context, Meta, Rule};
+
+declare_rule!(
+    InvalidSuppression,
+    "invalid-suppression",
+    Warning,
+    "Suppression comment without a reason, or naming an unknown rule"
+);
+
+impl Rule for InvalidSuppression {
+    fn meta(&self) -> &'static Meta {
+        &Self::META
+    }
+
+    fn run(&self, cx: &mut Context<'_, '_>) {
+        let ids: Vec<&'static str> = registry().iter().map(|r| r.meta().id).collect();
+        let project = cx.analysis.project;
+        for (m, module) in project.modules.iter().enumerate() {
+            for d in &module.facts.directives {
+                let directive = d.kind.as_str();
+                for rule in &d.rules {
+                    if ids.contains(&rule.as_str()) {
+                        continue;
+                    }
+                    let hint = closest(rule, &ids)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    cx.report(
+                        m,
+                        d.span,
+                        format!("`{directive}` names an unknown rule `{rule}`{hint}"),
+                        Vec::new(),
+                        None,
+                        "name rules by their ids, as `convex-audit rules` lists them".into(),
+                    );
+                }
+                if d.reason.is_none() && d.kind != crate::suppress::Kind::Enable {
+                    cx.report(
+                        m,
+                        d.span,
+                        format!("`{directive}` gives no reason"),
+                        Vec::new(),
+                        None,
+                        format!("say why after ` -- `: `// {directive} missing-auth -- public landing page data`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The known id nearest to a misspelt one (edit distance 3 or less).
+fn closest<'a>(name: &str, ids: &[&'a str]) -> Option<&'a str> {
+    ids.iter()
+        .map(|id| (distance(name, id), *id))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, id)| id)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn suggests_the_nearest_id() {
+        let ids = ["missing-auth", "env-leak"];
+        assert_eq!(super::closest("missing-auht", &ids), Some("missing-auth"));
+        assert_eq!(super::closest("something-else", &ids), None);
+    }
+}
