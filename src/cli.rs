@@ -22,6 +22,11 @@ pub enum Command {
     Check(CheckArgs),
     /// List every rule with its id, default severity and summary.
     Rules,
+    /// Print a rule's documentation.
+    Explain {
+        /// The rule id, as `convex-audit rules` lists it.
+        rule: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -41,10 +46,30 @@ pub struct CheckArgs {
     /// Disable colour (NO_COLOR is respected too).
     #[arg(long)]
     pub no_color: bool,
+    /// The lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Exit with 1 when there are more than N warnings (as ESLint's --max-warnings).
+    #[arg(long, value_name = "N")]
+    pub max_warnings: Option<usize>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// miette's report, with source snippets.
     Pretty,
+    /// The machine-readable report (see the README).
     Json,
+    /// One line per finding: `file:line:col: severity rule message`.
+    Compact,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
 }

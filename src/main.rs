@@ -3,8 +3,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use convex_audit::cli::{Cli, Command, Format};
-use convex_audit::output::{json, pretty};
+use convex_audit::cli::{Cli, Command, FailOn, Format};
+use convex_audit::output::{compact, github, json, pretty};
 use convex_audit::rule::{registry, Severity};
 use convex_audit::{check, Options};
 
@@ -44,6 +44,8 @@ fn main() -> ExitCode {
             };
             let text = match args.format {
                 Format::Json => json::render(&report),
+                Format::Compact => compact::render(&report),
+                Format::Github => github::render(&report),
                 Format::Pretty => {
                     let color = !args.no_color
                         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -63,18 +65,68 @@ fn main() -> ExitCode {
                 return code;
             }
             if !report.errors.is_empty() {
-                ExitCode::from(2)
-            } else if report
+                return ExitCode::from(2);
+            }
+            let threshold = match args.fail_on {
+                FailOn::Error => Some(Severity::Error),
+                FailOn::Warning => Some(Severity::Warning),
+                FailOn::Info => Some(Severity::Info),
+                FailOn::Never => None,
+            };
+            // Severity orders error < warning < info: "at least as severe".
+            let failing =
+                threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity <= t));
+            let warnings = report
                 .findings
                 .iter()
-                .any(|f| f.severity == Severity::Error)
-            {
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
+            let too_many = args.max_warnings.is_some_and(|max| warnings > max);
+            if failing || too_many {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
             }
         }
+        Command::Explain { rule } => explain(&rule),
     }
+}
+
+/// Prints a rule's doc, with the markdown marks that are noise on a terminal
+/// removed: headings become plain lines, code blocks are indented.
+fn explain(id: &str) -> ExitCode {
+    let rules = registry();
+    let Some(rule) = rules.iter().find(|r| r.meta().id == id) else {
+        let ids: Vec<&str> = rules.iter().map(|r| r.meta().id).collect();
+        let hint = convex_audit::rule::closest(id, &ids)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        eprintln!("error: no rule `{id}`{hint}; `convex-audit rules` lists them");
+        return ExitCode::from(2);
+    };
+    let mut out = String::new();
+    let mut in_code = false;
+    for line in rule.meta().doc.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            out.push_str("    ");
+            out.push_str(line);
+        } else if let Some(title) = line.strip_prefix("# ") {
+            out.push_str(&format!("{title}\n{}", "=".repeat(title.chars().count())));
+        } else if let Some(section) = line.strip_prefix("## ") {
+            out.push_str(&format!(
+                "{section}\n{}",
+                "-".repeat(section.chars().count())
+            ));
+        } else {
+            out.push_str(&line.replace("**", ""));
+        }
+        out.push('\n');
+    }
+    emit(&out)
 }
 
 /// Writes to stdout; a closed pipe is not an error worth a panic.

@@ -311,3 +311,71 @@ fn deeply_nested_input_does_not_crash() {
     );
     assert_eq!(json(&o)["findings"][0]["function"], "notes:wipe");
 }
+
+#[test]
+fn compact_and_github_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    let o = bin()
+        .args(["check", "--format", "compact", "convex"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("convex/notes.ts:2:14: error missing-auth public mutation `notes:wipe`"),
+        "{out}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = bin()
+        .args(["check", "--format", "github", "convex"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    // Properties escape `:` and `,`; the message only `%`, CR and LF.
+    assert!(
+        out.starts_with("::error file=convex/notes.ts,line=2,col=14,endLine=2,endColumn=18,title=convex-audit(missing-auth)::public mutation `notes:wipe`"),
+        "{out}"
+    );
+    assert!(!out.contains('\r'));
+}
+
+#[test]
+fn fail_on_and_max_warnings_gate_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // An authenticated insert with no rate limit: one warning, no error.
+    write(
+        dir.path(),
+        "convex/notes.ts",
+        "import { mutation } from \"./_generated/server\";\nexport const add = mutation({ args: {}, handler: async (ctx) => {\n  const id = await ctx.auth.getUserIdentity();\n  if (!id) throw new Error(\"x\");\n  await ctx.db.insert(\"notes\", { owner: id.subject });\n} });\n",
+    );
+    let code = |extra: &[&str]| {
+        let mut c = bin();
+        c.args(["check", "--quiet", "convex"])
+            .args(extra)
+            .current_dir(dir.path());
+        c.output().unwrap().status.code()
+    };
+    assert_eq!(code(&[]), Some(0));
+    assert_eq!(code(&["--fail-on", "warning"]), Some(1));
+    assert_eq!(code(&["--fail-on", "never"]), Some(0));
+    assert_eq!(code(&["--max-warnings", "0"]), Some(1));
+    assert_eq!(code(&["--max-warnings", "1"]), Some(0));
+}
+
+#[test]
+fn explain_prints_a_rule_doc_and_suggests_on_typos() {
+    let o = bin().args(["explain", "missing-auth"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.starts_with("missing-auth\n============\n"), "{out}");
+    assert!(!out.contains("```") && !out.contains("## "), "{out}");
+    assert!(
+        out.contains("    export const remove = mutation({"),
+        "{out}"
+    );
+    let o = bin().args(["explain", "missing-auht"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `missing-auth`"));
+}

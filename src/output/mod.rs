@@ -1,4 +1,6 @@
 //! Output formats.
 
+pub mod compact;
+pub mod github;
 pub mod json;
 pub mod pretty;

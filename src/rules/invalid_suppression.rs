@@ -2,7 +2,7 @@
 //! rule that does not exist.
 
 use crate::declare_rule;
-use crate::rule::{registry, Context, Meta, Rule};
+use crate::rule::{closest, registry, Context, Meta, Rule};
 
 declare_rule!(
     InvalidSuppression,
@@ -53,37 +53,15 @@ impl Rule for InvalidSuppression {
     }
 }
 
-/// The known id nearest to a misspelt one (edit distance 3 or less).
-fn closest<'a>(name: &str, ids: &[&'a str]) -> Option<&'a str> {
-    ids.iter()
-        .map(|id| (distance(name, id), *id))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, id)| id)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let ins = cur.get(j).copied().unwrap_or(0) + 1;
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn suggests_the_nearest_id() {
         let ids = ["missing-auth", "env-leak"];
-        assert_eq!(super::closest("missing-auht", &ids), Some("missing-auth"));
-        assert_eq!(super::closest("something-else", &ids), None);
+        assert_eq!(
+            crate::rule::closest("missing-auht", &ids),
+            Some("missing-auth")
+        );
+        assert_eq!(crate::rule::closest("something-else", &ids), None);
     }
 }
