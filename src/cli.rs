@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     name = "convex-audit",
     version,
     about = "Static security linter for Convex backends: finds public functions anyone can call",
-    after_help = "Exit codes: 0 no error-severity findings; 1 at least one; 2 the check could not be done as asked."
+    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or more warnings than --max-warnings); 2 the check could not be done as asked."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -52,6 +52,12 @@ pub struct CheckArgs {
     /// Exit with 1 when there are more than N warnings (as ESLint's --max-warnings).
     #[arg(long, value_name = "N")]
     pub max_warnings: Option<usize>,
+    /// Report only findings not recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in this file (then exit 0 unless the check failed).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -34,6 +34,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// Text of the files with findings, for rendering snippets.
     pub sources: BTreeMap<PathBuf, String>,
+    /// With `--baseline`: recorded findings that are gone.
+    pub baseline_fixed: Option<usize>,
 }
 
 /// The check could not start: a path is missing, or no functions folder.

@@ -6,7 +6,7 @@ use clap::Parser;
 use convex_audit::cli::{Cli, Command, FailOn, Format};
 use convex_audit::output::{compact, github, json, pretty};
 use convex_audit::rule::{registry, Severity};
-use convex_audit::{check, Options};
+use convex_audit::{baseline, check, Options};
 
 fn main() -> ExitCode {
     // A panic in one file is caught and reported for that file; keep stderr clean.
@@ -35,13 +35,38 @@ fn main() -> ExitCode {
                 paths: args.paths,
                 threads: args.threads.unwrap_or(0),
             };
-            let report = match check(&opts) {
+            let mut report = match check(&opts) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: {}", e.0);
                     return ExitCode::from(2);
                 }
             };
+            if let Some(path) = &args.write_baseline {
+                if let Err(e) = baseline::write(path, &report) {
+                    eprintln!("error: {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+                eprintln!(
+                    "wrote {} finding(s) to {}",
+                    report.findings.len(),
+                    path.display()
+                );
+                return if report.errors.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                };
+            }
+            if let Some(path) = &args.baseline {
+                match baseline::apply(path, &mut report) {
+                    Ok(fixed) => report.baseline_fixed = Some(fixed),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             let text = match args.format {
                 Format::Json => json::render(&report),
                 Format::Compact => compact::render(&report),

@@ -379,3 +379,63 @@ fn explain_prints_a_rule_doc_and_suggests_on_typos() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `missing-auth`"));
 }
+
+#[test]
+fn baseline_survives_moved_lines_and_counts_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    let base = dir.path().join("baseline.json");
+    let o = bin()
+        .args(["check", "convex", "--write-baseline"])
+        .arg(&base)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    // Unrelated edits move the finding down three lines.
+    write(
+        dir.path(),
+        "convex/notes.ts",
+        &format!("// notes\n// more notes\n\n{OPEN}"),
+    );
+    let run = || {
+        let o = bin()
+            .args(["check", "convex", "--format", "json", "--baseline"])
+            .arg(&base)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (o.status.code(), json(&o))
+    };
+    let (code, v) = run();
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["baseline_fixed"], 0);
+    // A new open function is reported; the recorded one is not.
+    write(dir.path(), "convex/more.ts", &OPEN.replace("wipe", "purge"));
+    let (code, v) = run();
+    assert_eq!(code, Some(1));
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["more:purge"]);
+    // Fixing the recorded one counts as fixed.
+    std::fs::remove_file(dir.path().join("convex/notes.ts")).unwrap();
+    let (_, v) = run();
+    assert_eq!(v["summary"]["baseline_fixed"], 1);
+    // A baseline that is not one is a usage error.
+    std::fs::write(&base, "not json").unwrap();
+    let (code, _) = {
+        let o = bin()
+            .args(["check", "convex", "--baseline"])
+            .arg(&base)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (o.status.code(), ())
+    };
+    assert_eq!(code, Some(2));
+}

@@ -23,6 +23,9 @@ struct Summary {
     functions: usize,
     /// Files that could not be read or parsed.
     files_with_errors: usize,
+    /// With `--baseline`: recorded findings that are gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_fixed: Option<usize>,
 }
 
 pub fn render(report: &Report) -> String {
@@ -38,6 +41,7 @@ pub fn render(report: &Report) -> String {
             files_checked: report.files_checked,
             functions: report.functions,
             files_with_errors: report.errors.len(),
+            baseline_fixed: report.baseline_fixed,
         },
     };
     let mut out =

@@ -194,6 +194,9 @@ fn summary(report: &Report, style: &Style) -> String {
             plural(infos, "info")
         )
     };
+    if let Some(fixed) = report.baseline_fixed {
+        line.push_str(&format!("; {fixed} fixed since the baseline"));
+    }
     if !report.errors.is_empty() {
         line.push_str(&format!(
             "; {} could not be checked",
