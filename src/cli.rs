@@ -22,6 +22,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List every rule with its id, default severity and summary.
     Rules,
+    /// Write a commented starter convex-audit.toml in the current directory.
+    Init,
     /// Print a rule's documentation.
     Explain {
         /// The rule id, as `convex-audit rules` lists it.
@@ -52,6 +54,9 @@ pub struct CheckArgs {
     /// Exit with 1 when there are more than N warnings (as ESLint's --max-warnings).
     #[arg(long, value_name = "N")]
     pub max_warnings: Option<usize>,
+    /// Use this configuration file instead of the nearest convex-audit.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Report only findings not recorded in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::config::{Config, Level};
 use crate::finding::{FileError, Finding, Located};
 use crate::model::facts::FileFacts;
 use crate::model::{lower, secrets, Analysis, Module, Project};
@@ -21,6 +22,8 @@ const WORKER_STACK: usize = 512 * 1024 * 1024;
 #[derive(Debug, Default, Clone)]
 pub struct Options {
     pub paths: Vec<PathBuf>,
+    /// `--config`: this file instead of the nearest `convex-audit.toml`.
+    pub config: Option<PathBuf>,
     /// 0: rayon's default (all cores).
     pub threads: usize,
 }
@@ -55,7 +58,9 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
         .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
     let mut report = Report::default();
     for target in &targets {
-        pool.install(|| check_target(target, &mut report));
+        let config =
+            Config::load(opts.config.as_deref(), &target.root).map_err(|e| UsageError(e.0))?;
+        pool.install(|| check_target(target, &config, &mut report));
     }
     report.findings.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.rule, &a.message)
@@ -76,8 +81,9 @@ enum Outcome {
     Error(FileError),
 }
 
-fn check_target(target: &Target, report: &mut Report) {
-    let (files, walk_errors) = walk::files(&target.root);
+fn check_target(target: &Target, config: &Config, report: &mut Report) {
+    let (mut files, walk_errors) = walk::files(&target.root);
+    files.retain(|f| config.includes(&f.rel));
     for e in walk_errors {
         report.errors.push(FileError {
             file: e.path,
@@ -104,7 +110,11 @@ fn check_target(target: &Target, report: &mut Report) {
     let functions = analysis.functions();
     report.functions += functions.len();
     let by_handler = rule::handler_index(&functions);
-    let (early, late): (Vec<_>, Vec<_>) = rule::registry().into_iter().partition(|r| !r.late());
+    let rules: Vec<_> = rule::registry()
+        .into_iter()
+        .filter(|r| config.level(r.meta().id) != Some(Level::Off))
+        .collect();
+    let (early, late): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| !r.late());
     let mut findings: Vec<Finding> = Vec::new();
     for rule in early {
         let mut cx = Context::new(
@@ -116,6 +126,13 @@ fn check_target(target: &Target, report: &mut Report) {
         );
         rule.run(&mut cx);
     }
+    // Functions declared public on purpose, with a reason, in the config.
+    findings.retain(|f| {
+        !(matches!(f.rule, "missing-auth" | "should-be-internal")
+            && f.function
+                .as_deref()
+                .is_some_and(|id| config.intended_public(id)))
+    });
     let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut located = locate(&project, findings, &mut texts);
     // Suppressions apply to rule findings; what they leave unused is a finding too.
@@ -133,7 +150,10 @@ fn check_target(target: &Target, report: &mut Report) {
         rule.run(&mut cx);
     }
     located.extend(locate(&project, late_findings, &mut texts));
-    for (_, f) in located {
+    for (_, mut f) in located {
+        if let Some(Level::On(severity)) = config.level(f.rule) {
+            f.severity = severity;
+        }
         if let Some(only) = &target.only {
             if !only.contains(&f.file) {
                 continue;

@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod model;

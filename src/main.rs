@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Check(args) => {
             let opts = Options {
                 paths: args.paths,
+                config: args.config.clone(),
                 threads: args.threads.unwrap_or(0),
             };
             let mut report = match check(&opts) {
@@ -114,6 +115,26 @@ fn main() -> ExitCode {
             }
         }
         Command::Explain { rule } => explain(&rule),
+        Command::Init => init(),
+    }
+}
+
+/// Writes the starter configuration, refusing to overwrite one.
+fn init() -> ExitCode {
+    let path = std::path::Path::new(convex_audit::config::FILE_NAME);
+    if path.exists() {
+        eprintln!("error: {} already exists", path.display());
+        return ExitCode::from(2);
+    }
+    match std::fs::write(path, convex_audit::config::STARTER) {
+        Ok(()) => {
+            eprintln!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Target {
 pub struct SourceFile {
     /// As the user would type it (root joined with the relative path).
     pub path: PathBuf,
+    /// Relative to the functions folder, `/`-separated (for include/exclude globs).
+    pub rel: String,
     /// Module id: relative to the root, `/`-separated, no extension.
     pub module: String,
     pub tsx: bool,
@@ -262,8 +264,10 @@ pub fn files(root: &Path) -> (Vec<SourceFile>, Vec<WalkError>) {
             continue;
         };
         let module = module_id(rel);
+        let rel = rel.to_string_lossy().replace('\\', "/");
         files.push(SourceFile {
             path: tidy(entry.path()),
+            rel,
             module,
             tsx,
         });

@@ -439,3 +439,98 @@ fn baseline_survives_moved_lines_and_counts_fixes() {
     };
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn config_levels_public_functions_excludes_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    write(dir.path(), "convex/seed.ts", &OPEN.replace("wipe", "reset"));
+    let run = || {
+        let o = bin()
+            .args(["check", "--format", "json", "convex"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (o.status.code(), json(&o))
+    };
+    // Found by walking up from the checked folder.
+    write(
+        dir.path(),
+        "convex-audit.toml",
+        "exclude = [\"seed.ts\"]\n\n[rules]\nmissing-rate-limit = \"off\"\nmissing-auth = \"warning\"\n",
+    );
+    let (code, v) = run();
+    let rules: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rules, vec![("missing-auth", "warning")]);
+    assert_eq!(v["summary"]["files_checked"], 1);
+    assert_eq!(code, Some(0));
+    // Public on purpose, with a reason.
+    write(
+        dir.path(),
+        "convex-audit.toml",
+        "[rules]\nmissing-rate-limit = \"off\"\n\n[[public]]\nfunction = \"notes:*\"\nreason = \"demo data\"\n",
+    );
+    let (_, v) = run();
+    let found: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["function"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("missing-auth", "seed:reset"),
+            ("should-be-internal", "seed:reset")
+        ]
+    );
+    // Mistakes: exit 2, naming the file and line, with a suggestion.
+    write(
+        dir.path(),
+        "convex-audit.toml",
+        "[rules]\nmissing-auht = \"off\"\n",
+    );
+    let o = bin()
+        .args(["check", "convex"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "convex-audit.toml:2: unknown rule `missing-auht` (did you mean `missing-auth`?)"
+        ),
+        "{err}"
+    );
+    // --config names another file; init writes a starter that parses.
+    std::fs::remove_file(dir.path().join("convex-audit.toml")).unwrap();
+    let o = bin().arg("init").current_dir(dir.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let o = bin().arg("init").current_dir(dir.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "init must not overwrite");
+    write(
+        dir.path(),
+        "other.toml",
+        "[rules]\nmissing-auth = \"off\"\nmissing-rate-limit = \"off\"\nshould-be-internal = \"off\"\n",
+    );
+    let o = bin()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--config",
+            "other.toml",
+            "convex",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(json(&o)["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(o.status.code(), Some(0));
+}

@@ -15,6 +15,7 @@ use convex_audit::{check, Options, Report};
 pub fn run(paths: &[PathBuf]) -> Report {
     let opts = Options {
         paths: paths.to_vec(),
+        config: None,
         threads: 2,
     };
     match check(&opts) {
