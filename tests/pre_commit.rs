@@ -1,7 +1,12 @@
 //! Runs `.pre-commit-hooks.yaml` through the real `pre-commit` tool on a
 //! scratch git repository. Skips, saying so, where `pre-commit` is absent;
 //! `.ci/run` installs it so CI never skips.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 use std::process::Command;
@@ -17,14 +22,27 @@ fn run(dir: &Path, cmd: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn pre_commit_hook_reports_only_staged_files() {
-    if Command::new("pre-commit").arg("--version").output().is_err() {
-        eprintln!("skipped: `pre-commit` is not installed (pip install pre-commit); .ci/run installs it");
+    if Command::new("pre-commit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "skipped: `pre-commit` is not installed (pip install pre-commit); .ci/run installs it"
+        );
         return;
     }
     let repo = env!("CARGO_MANIFEST_DIR");
-    let head = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo).output().unwrap();
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo)
+        .output()
+        .unwrap();
     let rev = String::from_utf8_lossy(&head.stdout).trim().to_string();
-    assert!(!rev.is_empty(), "the crate must be a git checkout with commits");
+    assert!(
+        !rev.is_empty(),
+        "the crate must be a git checkout with commits"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -60,13 +78,28 @@ fn pre_commit_hook_reports_only_staged_files() {
     assert!(run(d, "git", &["add", "-A"]).status.success());
 
     // Only the safe file staged for the hook: the helper in lib/ is still seen, nothing reported.
-    let safe = run(d, "pre-commit", &["run", "convex-audit", "--files", "convex/safe.ts"]);
+    let safe = run(
+        d,
+        "pre-commit",
+        &["run", "convex-audit", "--files", "convex/safe.ts"],
+    );
     let out = String::from_utf8_lossy(&safe.stdout).into_owned();
-    assert!(safe.status.success(), "{out}\n{}", String::from_utf8_lossy(&safe.stderr));
+    assert!(
+        safe.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&safe.stderr)
+    );
 
     // The open file: the hook fails and names it.
-    let open = run(d, "pre-commit", &["run", "convex-audit", "--files", "convex/open.ts"]);
+    let open = run(
+        d,
+        "pre-commit",
+        &["run", "convex-audit", "--files", "convex/open.ts"],
+    );
     let out = String::from_utf8_lossy(&open.stdout).into_owned();
     assert!(!open.status.success(), "{out}");
-    assert!(out.contains("missing-auth") && out.contains("open:wipe"), "{out}");
+    assert!(
+        out.contains("missing-auth") && out.contains("open:wipe"),
+        "{out}"
+    );
 }
