@@ -1061,6 +1061,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
             // convex-helpers `rateLimit(ctx, { name, key, throws: true })`
             Target::Lib(LibItem::RateLimiter) => lib_limiter_fx(call, fx),
             Target::Lib(LibItem::WebhookVerifier) => fx.guarantee = call.awaited,
+            // A package function given ctx can read and write as it likes.
+            Target::Lib(LibItem::Other) if call.passes_ctx => {
+                fx.write = Some(format!("{} (a library call given ctx)", fx.source));
+                fx.effect = fx.write.clone();
+            }
             Target::Lib(_) | Target::Builder(..) | Target::Custom(..) | Target::Reg(..) => {}
             Target::Made(_) | Target::Namespace(_) | Target::Object(..) => {}
             Target::Unknown => {
