@@ -429,10 +429,7 @@ impl<'p> Analysis<'p> {
             return false;
         };
         let mut eval = FnEval::new(self, m, body);
-        let mut conds = Vec::new();
-        if let Some(b) = &body.body {
-            collect_conds(b, &mut conds);
-        }
+        let conds = body_conds(body);
         // `RANK[user.role] < RANK[role]`: a computed test on the caller.
         let mut truthy = Vec::new();
         for c in &conds {
@@ -505,7 +502,7 @@ impl<'p> Analysis<'p> {
         };
         let mut returns = Vec::new();
         collect_returns(tree, &mut returns);
-        let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+        let constant = is_constant;
         returns.iter().any(|v| {
             let Head::Cond(c) = &v.head else {
                 return false;
@@ -1222,15 +1219,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     || local.as_ref().is_some_and(|l| v.refs.contains(l))
             };
             // Compared with the caller, or the caller's role checked: fine.
-            let mut conds = Vec::new();
-            if let Some(body) = &f.body {
-                collect_conds(body, &mut conds);
-            }
+            let conds = body_conds(f);
             let mut eqs = Vec::new();
             for c in &conds {
                 collect_eqs(c, &mut eqs);
             }
-            let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+            let constant = is_constant;
             let mut checked = false;
             for (l, r) in eqs {
                 for (a, b) in [(l, r), (r, l)] {
@@ -1358,10 +1352,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 collect_returns(body, &mut returns);
             }
             // `if (!doc.isPublic) return null`: what is returned is public.
-            let mut conds = Vec::new();
-            if let Some(body) = &f.body {
-                collect_conds(body, &mut conds);
-            }
+            let conds = body_conds(f);
             let mut tested = Vec::new();
             for c in &conds {
                 collect_truthy(c, &mut tested);
@@ -1417,10 +1408,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
     ) -> bool {
         let f = self.f;
         let touches_doc = |v: &Val| v.refs.iter().any(|r| docs.contains(r));
-        let mut conds = Vec::new();
-        if let Some(body) = &f.body {
-            collect_conds(body, &mut conds);
-        }
+        let mut conds = body_conds(f);
         for (_, b) in &f.bindings {
             if let Head::Cond(c) = &b.head {
                 conds.push(c);
@@ -1431,7 +1419,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             collect_eqs(c, &mut eqs);
         }
         for (l, r) in eqs {
-            let constant = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
+            let constant = is_constant;
             for (a, b) in [(l, r), (r, l)] {
                 if self.is_caller(a, caller_on_ctx, 0) && (touches_doc(b) || constant(b)) {
                     return true;
@@ -1857,10 +1845,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if !writes {
             return false;
         }
-        let mut conds = Vec::new();
-        if let Some(body) = &f.body {
-            collect_conds(body, &mut conds);
-        }
+        let conds = body_conds(f);
         let mut compares = Vec::new();
         for c in &conds {
             collect_compares(c, &mut compares);
@@ -2086,7 +2071,21 @@ impl<'a, 'p> FnEval<'a, 'p> {
 /// Does a call argument (`args.id`, `id`) stand for the named `args` entry?
 type ArgMatcher<'a> = dyn Fn(&(Atom, Option<Atom>), &Atom) -> bool + 'a;
 
-/// Every condition tested in a body (callbacks included).
+/// A literal that mentions no local name (`"admin"`, `42`).
+fn is_constant(v: &Val) -> bool {
+    matches!(v.head, Head::Lit) && v.refs.is_empty()
+}
+
+/// Every condition a body tests (callbacks included).
+fn body_conds(f: &FnBody) -> Vec<&Cond> {
+    let mut out = Vec::new();
+    if let Some(body) = &f.body {
+        collect_conds(body, &mut out);
+    }
+    out
+}
+
+/// Every condition tested in a node (callbacks included).
 fn collect_conds<'n>(node: &'n Node, out: &mut Vec<&'n Cond>) {
     match node {
         Node::Seq(nodes) => nodes.iter().for_each(|n| collect_conds(n, out)),
