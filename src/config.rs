@@ -24,6 +24,19 @@ struct Raw {
     exclude: Vec<String>,
     #[serde(default)]
     public: Vec<RawPublic>,
+    #[serde(default)]
+    auth: RawFunctions,
+    #[serde(default)]
+    roles: RawFunctions,
+    #[serde(default)]
+    rate_limit: RawFunctions,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFunctions {
+    #[serde(default)]
+    functions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +62,8 @@ pub struct Config {
     exclude: Option<GlobSet>,
     /// Functions public on purpose: (id glob, reason).
     public: Vec<(globset::GlobMatcher, String)>,
+    /// Project-specific checks: auth, role and rate-limit functions.
+    pub known: crate::model::Known,
 }
 
 /// A configuration mistake: the file, the line, and what to do.
@@ -182,6 +197,11 @@ fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         include,
         exclude,
         public,
+        known: crate::model::Known {
+            auth: raw.auth.functions,
+            roles: raw.roles.functions,
+            rate_limits: raw.rate_limit.functions,
+        },
     })
 }
 
@@ -195,6 +215,15 @@ pub const STARTER: &str = r#"# convex-audit configuration: https://github.com/ (
 # Files to check, as globs relative to the functions folder (default: all).
 # include = ["**/*.ts"]
 # exclude = ["seed.ts", "testing/**"]
+
+# Project-specific checks the analysis cannot see into (from a package outside the
+# functions folder, say), by name or as "module:export".
+# [auth]
+# functions = ["requireSession", "lib/auth:requireUser"]   # return only for a signed-in caller
+# [roles]
+# functions = ["requireAdmin"]                             # check the caller's role
+# [rate_limit]
+# functions = ["throttle"]                                 # throw when over a limit
 
 # Functions that are public on purpose; each needs a reason. Ids as Convex names them
 # (`module:export`, globs allowed). They are not reported by missing-auth or should-be-internal.

@@ -106,7 +106,7 @@ fn check_target(target: &Target, config: &Config, report: &mut Report) {
         }
     }
     let project = Project::with_aliases(modules, walk::path_aliases(&target.root));
-    let analysis = Analysis::new(&project);
+    let analysis = Analysis::with_known(&project, config.known.clone());
     let functions = analysis.functions();
     report.functions += functions.len();
     let by_handler = rule::handler_index(&functions);

@@ -534,3 +534,44 @@ fn config_levels_public_functions_excludes_and_errors() {
     assert_eq!(json(&o)["findings"].as_array().unwrap().len(), 0);
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn config_names_project_specific_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    // A check from a package the analysis cannot see into, and one in the project it does not
+    // recognise (a session table lookup keyed by an argument).
+    write(
+        dir.path(),
+        "convex/notes.ts",
+        "import { v } from \"convex/values\";\nimport { requireSession } from \"@acme/sessions\";\nimport { mutation } from \"./_generated/server\";\nimport { checkSession } from \"./lib/session\";\nexport const a = mutation({ args: { id: v.id(\"notes\") }, handler: async (ctx, { id }) => { await requireSession(ctx); await ctx.db.patch(id, { seen: true }); } });\nexport const b = mutation({ args: { id: v.id(\"notes\"), s: v.string() }, handler: async (ctx, { id, s }) => { await checkSession(ctx, s); await ctx.db.patch(id, { seen: true }); } });\n",
+    );
+    write(
+        dir.path(),
+        "convex/lib/session.ts",
+        "export async function checkSession(ctx: any, s: string) {\n  const row = await ctx.db.query(\"sessions\").withIndex(\"by_token\", (q: any) => q.eq(\"token\", s)).unique();\n  if (!row) throw new Error(\"no session\");\n  return row;\n}\n",
+    );
+    let ids = || {
+        let o = bin()
+            .args(["check", "--format", "json", "convex"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let v = json(&o);
+        let mut ids: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "missing-auth")
+            .map(|f| f["function"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(), vec!["notes:a", "notes:b"]);
+    write(
+        dir.path(),
+        "convex-audit.toml",
+        "[auth]\nfunctions = [\"requireSession\", \"lib/session:checkSession\"]\n",
+    );
+    assert_eq!(ids(), Vec::<String>::new());
+}

@@ -171,14 +171,61 @@ enum Slot {
 pub struct Analysis<'p> {
     pub project: &'p Project,
     summaries: RefCell<HashMap<(ModIx, FnIx), Slot>>,
+    known: Known,
+}
+
+/// Project-specific checks named in the configuration, for code the model
+/// cannot see into (a package) or does not recognise: by bare name (`requireUser`)
+/// or as `module:export` (`lib/auth:requireUser`).
+#[derive(Debug, Default, Clone)]
+pub struct Known {
+    /// Return only for an authenticated caller.
+    pub auth: Vec<String>,
+    /// Check the caller's role.
+    pub roles: Vec<String>,
+    /// Apply a rate limit (throwing when over it).
+    pub rate_limits: Vec<String>,
 }
 
 impl<'p> Analysis<'p> {
     pub fn new(project: &'p Project) -> Self {
+        Self::with_known(project, Known::default())
+    }
+
+    pub fn with_known(project: &'p Project, known: Known) -> Self {
         Analysis {
             project,
             summaries: RefCell::new(HashMap::new()),
+            known,
         }
+    }
+
+    /// Does a configured entry name this call (by its callee name, or as the
+    /// `module:export` it resolves to)?
+    fn known_as(&self, list: &[String], m: ModIx, call: &CallSite) -> bool {
+        if list.is_empty() {
+            return false;
+        }
+        let name = match &call.callee {
+            Callee::Name(n) => Some(n.as_str()),
+            Callee::Member(_, p) | Callee::Method(_, p) => p.last().map(|s| s.as_str()),
+            _ => None,
+        };
+        if name.is_some_and(|n| list.iter().any(|k| k == n)) {
+            return true;
+        }
+        let Target::Fn(tm, tix) = self.project.call_target(m, call) else {
+            return false;
+        };
+        let Some(module) = self.project.module(tm) else {
+            return false;
+        };
+        module.facts.exports.iter().any(|(exported, local)| {
+            matches!(module.facts.top(local), Some(Top::Fn(ix)) if *ix == tix)
+                && list
+                    .iter()
+                    .any(|k| *k == format!("{}:{exported}", module.id))
+        })
     }
 
     pub fn body(&self, m: ModIx, ix: FnIx) -> Option<&'p FnBody> {
@@ -986,6 +1033,17 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
         }
+        // Checks the configuration names, where the model cannot see them.
+        let known = &self.an.known;
+        if self.an.known_as(&known.auth, self.m, call) {
+            fx.guarantee = true;
+            fx.write = None;
+            fx.effect = None;
+        }
+        if self.an.known_as(&known.rate_limits, self.m, call) {
+            fx.limits = true;
+            fx.effect = None;
+        }
         fx
     }
 
@@ -1466,6 +1524,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     fn calls_role_check(&self, call: &CallSite) -> bool {
+        if self.an.known_as(&self.an.known.roles, self.m, call) {
+            return true;
+        }
         match self.an.project.call_target(self.m, call) {
             Target::Fn(m, ix) => self.an.checks_role(m, ix),
             _ => false,

@@ -9,6 +9,6 @@ pub mod lower;
 pub mod project;
 pub mod secrets;
 
-pub use analysis::{Analysis, ConvexFn, Unchecked};
+pub use analysis::{Analysis, ConvexFn, Known, Unchecked};
 pub use ir::Sp;
 pub use project::{ModIx, Module, Project};
