@@ -44,6 +44,11 @@ impl ConvexFn {
             && self.route.is_none()
             && self.kind != Kind::HttpAction
     }
+
+    /// The export part of the id: `remove` for `admin/users:remove`.
+    pub fn name(&self) -> &str {
+        self.id.rsplit_once(':').map_or("", |(_, n)| n)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -437,6 +442,17 @@ impl<'p> Analysis<'p> {
             Some(body) => FnEval::new(self, m, body).summarise(authenticated),
             None => Summary::default(),
         }
+    }
+
+    /// A client-callable function that checks its caller but leaves access to
+    /// each document to its own code: no row-level security, no admin-only
+    /// builder. Where ownership and claimed identities matter; a function that
+    /// checks no caller at all is `missing-auth`'s.
+    pub fn decides_access_per_document(&self, f: &ConvexFn) -> bool {
+        f.client_callable()
+            && !f.builder.row_level_security
+            && !f.builder.checks_role
+            && self.checks_caller(f)
     }
 
     /// Does the function check who calls it at all (however partially)?

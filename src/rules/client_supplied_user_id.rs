@@ -20,24 +20,14 @@ impl Rule for ClientSuppliedUserId {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         for f in cx.functions {
-            if !f.client_callable() {
-                continue;
-            }
-            // No caller check at all is `missing-auth`'s finding.
-            if f.builder.checks_role
-                || f.builder.row_level_security
-                || !cx.analysis.checks_caller(f)
-            {
+            if !cx.analysis.decides_access_per_document(f) {
                 continue;
             }
             let (Some(args), Some((hm, hix))) = (&f.args, f.handler) else {
                 continue;
             };
             // `addMember`, `inviteUser`, `assignTask`: the user id names another party.
-            let name =
-                f.id.rsplit_once(':')
-                    .map_or("", |(_, n)| n)
-                    .to_ascii_lowercase();
+            let name = f.name().to_ascii_lowercase();
             if [
                 "member", "invite", "assign", "share", "transfer", "follow", "block", "ban",
             ]

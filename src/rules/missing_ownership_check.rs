@@ -21,15 +21,7 @@ impl Rule for MissingOwnershipCheck {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         for f in cx.functions {
-            if !f.client_callable() {
-                continue;
-            }
-            // Row-level security decides per document; no caller check at all is
-            // `missing-auth`'s finding.
-            if f.builder.row_level_security
-                || f.builder.checks_role
-                || !cx.analysis.checks_caller(f)
-            {
+            if !cx.analysis.decides_access_per_document(f) {
                 continue;
             }
             let (Some(args), Some((hm, hix))) = (&f.args, f.handler) else {

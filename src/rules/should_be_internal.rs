@@ -25,7 +25,7 @@ impl Rule for ShouldBeInternal {
             let Some(module) = cx.analysis.project.module(f.module) else {
                 continue;
             };
-            let name = f.id.rsplit_once(':').map_or("", |(_, n)| n);
+            let name = f.name();
             let file = module.id.rsplit('/').next().unwrap_or("");
             let why = match (server_only_name(name), server_only_module(file)) {
                 (Some(word), _) => format!("its name (`{word}`) marks it as server-only"),
