@@ -59,6 +59,18 @@ pub fn fingerprint(f: &Located, source: Option<&str>) -> Fingerprint {
     }
 }
 
+/// One opaque string for a fingerprint (SARIF's `partialFingerprints`).
+pub fn digest(fp: &Fingerprint) -> String {
+    let key = format!(
+        "{}\0{}\0{}\0{}",
+        fp.rule,
+        fp.file,
+        fp.function.as_deref().unwrap_or(""),
+        fp.code
+    );
+    format!("{:016x}", fnv1a(key.as_bytes()))
+}
+
 fn counts(report: &Report) -> BTreeMap<Fingerprint, usize> {
     let mut map = BTreeMap::new();
     for f in &report.findings {

@@ -83,4 +83,6 @@ pub enum Format {
     Compact,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// SARIF 2.1.0, for GitHub code scanning and other dashboards.
+    Sarif,
 }

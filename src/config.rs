@@ -30,6 +30,16 @@ struct Raw {
     roles: RawFunctions,
     #[serde(default)]
     rate_limit: RawFunctions,
+    #[serde(default)]
+    ownership: RawOwnership,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOwnership {
+    /// Field names that hold the owning user's id, beyond the built-in ones.
+    #[serde(default)]
+    fields: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -201,12 +211,13 @@ fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             auth: raw.auth.functions,
             roles: raw.roles.functions,
             rate_limits: raw.rate_limit.functions,
+            owner_fields: raw.ownership.fields,
         },
     })
 }
 
 /// The commented starter file `convex-audit init` writes.
-pub const STARTER: &str = r#"# convex-audit configuration: https://github.com/ (see README: Configuration)
+pub const STARTER: &str = r#"# convex-audit configuration (the README's Configuration section lists every key)
 
 # Per-rule level: "error", "warning", "info" or "off". `convex-audit rules` lists the ids.
 [rules]
@@ -224,6 +235,12 @@ pub const STARTER: &str = r#"# convex-audit configuration: https://github.com/ (
 # functions = ["requireAdmin"]                             # check the caller's role
 # [rate_limit]
 # functions = ["throttle"]                                 # throw when over a limit
+
+# Fields that hold the owning user's id, beyond userId, ownerId, authorId, createdBy and
+# the like: an argument with one of these names that a function trusts as the caller is
+# reported by client-supplied-user-id.
+# [ownership]
+# fields = ["landlordId", "teacherId"]
 
 # Functions that are public on purpose; each needs a reason. Ids as Convex names them
 # (`module:export`, globs allowed). They are not reported by missing-auth or should-be-internal.

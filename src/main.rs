@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use convex_audit::cli::{Cli, Command, FailOn, Format};
-use convex_audit::output::{compact, github, json, pretty};
+use convex_audit::output::{compact, github, json, pretty, sarif};
 use convex_audit::rule::{registry, Severity};
 use convex_audit::{baseline, check, Options};
 
@@ -72,6 +72,7 @@ fn main() -> ExitCode {
                 Format::Json => json::render(&report),
                 Format::Compact => compact::render(&report),
                 Format::Github => github::render(&report),
+                Format::Sarif => sarif::render(&report),
                 Format::Pretty => {
                     let color = !args.no_color
                         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -138,8 +139,7 @@ fn init() -> ExitCode {
     }
 }
 
-/// Prints a rule's doc, with the markdown marks that are noise on a terminal
-/// removed: headings become plain lines, code blocks are indented.
+/// Prints a rule's doc as plain text.
 fn explain(id: &str) -> ExitCode {
     let rules = registry();
     let Some(rule) = rules.iter().find(|r| r.meta().id == id) else {
@@ -150,29 +150,7 @@ fn explain(id: &str) -> ExitCode {
         eprintln!("error: no rule `{id}`{hint}; `convex-audit rules` lists them");
         return ExitCode::from(2);
     };
-    let mut out = String::new();
-    let mut in_code = false;
-    for line in rule.meta().doc.lines() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            out.push_str("    ");
-            out.push_str(line);
-        } else if let Some(title) = line.strip_prefix("# ") {
-            out.push_str(&format!("{title}\n{}", "=".repeat(title.chars().count())));
-        } else if let Some(section) = line.strip_prefix("## ") {
-            out.push_str(&format!(
-                "{section}\n{}",
-                "-".repeat(section.chars().count())
-            ));
-        } else {
-            out.push_str(&line.replace("**", ""));
-        }
-        out.push('\n');
-    }
-    emit(&out)
+    emit(&rule.meta().plain_doc())
 }
 
 /// Writes to stdout; a closed pipe is not an error worth a panic.

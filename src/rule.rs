@@ -35,6 +35,62 @@ pub struct Meta {
     pub doc: &'static str,
 }
 
+impl Meta {
+    /// The doc with the markdown marks that are noise on a terminal removed:
+    /// headings become underlined lines, code blocks are indented.
+    pub fn plain_doc(&self) -> String {
+        let mut out = String::new();
+        let mut in_code = false;
+        for line in self.doc.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            if in_code {
+                out.push_str("    ");
+                out.push_str(line);
+            } else if let Some(title) = line.strip_prefix("# ") {
+                out.push_str(&format!("{title}\n{}", "=".repeat(title.chars().count())));
+            } else if let Some(section) = line.strip_prefix("## ") {
+                out.push_str(&format!(
+                    "{section}\n{}",
+                    "-".repeat(section.chars().count())
+                ));
+            } else {
+                out.push_str(&line.replace("**", ""));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The doc's first paragraph of prose (after the title and severity),
+    /// joined into one line.
+    pub fn description(&self) -> String {
+        let mut para: Vec<&str> = Vec::new();
+        for line in self.doc.lines().map(str::trim) {
+            let skip = line.starts_with('#') || line.starts_with("**Severity");
+            if line.is_empty() || skip {
+                if !para.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            para.push(line);
+        }
+        para.join(" ")
+    }
+
+    /// The rule's documentation page.
+    pub fn help_uri(&self) -> String {
+        format!(
+            "{}/blob/main/rules/{}.md",
+            env!("CARGO_PKG_REPOSITORY"),
+            self.id
+        )
+    }
+}
+
 pub trait Rule: Sync + Send {
     fn meta(&self) -> &'static Meta;
     fn run(&self, cx: &mut Context<'_, '_>);

@@ -245,15 +245,17 @@ fn output_is_identical_at_one_and_many_threads() {
     for i in 0..20 {
         write(dir.path(), &format!("convex/m{i}.ts"), OPEN);
     }
-    let run = |j: &str| {
+    let run = |format: &str, j: &str| {
         let o = bin()
-            .args(["check", "--format", "json", "-j", j])
+            .args(["check", "--format", format, "-j", j])
             .arg(dir.path().join("convex"))
             .output()
             .unwrap();
         o.stdout
     };
-    assert_eq!(run("1"), run("4"));
+    for format in ["json", "sarif"] {
+        assert_eq!(run(format, "1"), run(format, "4"), "{format}");
+    }
 }
 
 #[cfg(unix)]
@@ -339,6 +341,78 @@ fn compact_and_github_formats() {
         "{out}"
     );
     assert!(!out.contains('\r'));
+}
+
+#[test]
+fn sarif_is_valid_against_the_2_1_0_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "convex/notes.ts", OPEN);
+    write(
+        dir.path(),
+        "convex/my notes.ts",
+        &OPEN.replace("wipe", "wipeAll"),
+    );
+    write(dir.path(), "convex/broken.ts", "export const = ;\n");
+    let o = bin()
+        .args(["check", "--format", "sarif", "convex"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "a file could not be parsed");
+    let log = json(&o);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("schemas/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The validator does reject what the schema forbids.
+    let mut bad = log.clone();
+    bad["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!validator.is_valid(&bad));
+
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let listed = bin().arg("rules").output().unwrap();
+    assert_eq!(rules.len(), stdout(&listed).lines().count());
+    for r in rules {
+        let id = r["id"].as_str().unwrap();
+        assert!(r["helpUri"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("rules/{id}.md")));
+        assert!(r["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("# {id}")));
+        assert!(!r["help"]["text"].as_str().unwrap().contains("```"));
+        assert!(!r["fullDescription"]["text"].as_str().unwrap().is_empty());
+    }
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{results:#?}");
+    let first = &results[0];
+    assert_eq!(first["ruleId"], "missing-auth");
+    assert_eq!(first["level"], "error");
+    let index = first["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[index]["id"], "missing-auth");
+    let uri = first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str();
+    assert_eq!(uri, Some("convex/my%20notes.ts"));
+    assert_eq!(
+        first["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+    assert!(first["partialFingerprints"]["convexAudit/v1"].is_string());
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
 }
 
 #[test]
@@ -574,4 +648,63 @@ fn config_names_project_specific_checks() {
         "[auth]\nfunctions = [\"requireSession\", \"lib/session:checkSession\"]\n",
     );
     assert_eq!(ids(), Vec::<String>::new());
+}
+
+#[test]
+fn config_names_owner_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "convex/leases.ts",
+        r#"import { v } from "convex/values";
+import { query } from "./_generated/server";
+export const list = query({
+  args: { landlordId: v.id("users") },
+  handler: async (ctx, { landlordId }) => {
+    const identity = await ctx.auth.getUserIdentity();
+    if (!identity) throw new Error("Not authenticated");
+    return await ctx.db
+      .query("leases")
+      .withIndex("by_landlord", (q) => q.eq("landlordId", landlordId))
+      .collect();
+  },
+});
+"#,
+    );
+    let rules = || {
+        let o = bin()
+            .args(["check", "--format", "json", "convex"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        json(&o)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // `landlordId` is not a name the linter knows to mean the caller...
+    assert_eq!(rules(), Vec::<String>::new());
+    // ...until the project says it holds the owner's id.
+    write(
+        dir.path(),
+        "convex-audit.toml",
+        "[ownership]\nfields = [\"landlordId\"]\n",
+    );
+    assert_eq!(rules(), vec!["client-supplied-user-id"]);
+    write(
+        dir.path(),
+        "convex-audit.toml",
+        "[ownership]\nfield = [\"landlordId\"]\n",
+    );
+    let o = bin()
+        .args(["check", "convex"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("convex-audit.toml:2"), "{err}");
+    assert!(err.contains("fields"), "{err}");
 }

@@ -190,6 +190,8 @@ pub struct Known {
     pub roles: Vec<String>,
     /// Apply a rate limit (throwing when over it).
     pub rate_limits: Vec<String>,
+    /// Argument and field names that hold the owning user's id.
+    pub owner_fields: Vec<String>,
 }
 
 impl<'p> Analysis<'p> {
@@ -207,6 +209,11 @@ impl<'p> Analysis<'p> {
 
     /// Does a configured entry name this call (by its callee name, or as the
     /// `module:export` it resolves to)?
+    /// What the configuration declares about the project.
+    pub fn known(&self) -> &Known {
+        &self.known
+    }
+
     fn known_as(&self, list: &[String], m: ModIx, call: &CallSite) -> bool {
         if list.is_empty() {
             return false;

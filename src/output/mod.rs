@@ -4,3 +4,4 @@ pub mod compact;
 pub mod github;
 pub mod json;
 pub mod pretty;
+pub mod sarif;

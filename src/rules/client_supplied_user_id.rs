@@ -19,6 +19,7 @@ impl Rule for ClientSuppliedUserId {
     }
 
     fn run(&self, cx: &mut Context<'_, '_>) {
+        let owner_fields = &cx.analysis.known().owner_fields;
         for f in cx.functions {
             if !cx.analysis.decides_access_per_document(f) {
                 continue;
@@ -39,7 +40,9 @@ impl Rule for ClientSuppliedUserId {
             let candidates: Vec<_> = args
                 .validators
                 .iter()
-                .filter(|(name, v, _)| names_the_caller(name, v))
+                .filter(|(name, v, _)| {
+                    names_the_caller(name, v) || configured_owner(name, v, owner_fields)
+                })
                 .map(|(name, _, span)| (name.clone(), *span))
                 .collect();
             if candidates.is_empty() {
@@ -82,6 +85,12 @@ impl Rule for ClientSuppliedUserId {
             }
         }
     }
+}
+
+/// A field the configuration names as holding the owner's id (`[ownership]
+/// fields`), given as an id of any table or a string.
+fn configured_owner(name: &str, validator: &Validator, fields: &[String]) -> bool {
+    matches!(validator, Validator::Id(_) | Validator::String) && fields.iter().any(|f| f == name)
 }
 
 /// `userId`, `ownerId`, `authorId`, `createdBy`, ...: an argument that claims to
