@@ -76,6 +76,46 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
     Ok(report)
 }
 
+/// What the parse-only floor did: for the benchmark.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FloorTally {
+    pub files: usize,
+    pub bytes: usize,
+    pub failed: usize,
+}
+
+/// The least work `check` must do, on its own code path: find the targets,
+/// walk them, then read and parse every file on the same worker pool, and
+/// drop the trees. The benchmark measures `check` against this.
+pub fn parse_only(opts: &Options) -> Result<FloorTally, UsageError> {
+    let targets = walk::targets(&opts.paths)
+        .map_err(|e| UsageError(format!("{}: {}", e.path.display(), e.message)))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .stack_size(WORKER_STACK)
+        .build()
+        .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
+    let mut tally = FloorTally::default();
+    for target in &targets {
+        let (files, _) = walk::files(&target.root);
+        let per_file: Vec<(usize, bool)> = pool.install(|| {
+            files
+                .par_iter()
+                .map(|f| match std::fs::read(&f.path).map(String::from_utf8) {
+                    Ok(Ok(src)) => (src.len(), parse::parse(&src, f.tsx).is_ok()),
+                    _ => (0, false),
+                })
+                .collect()
+        });
+        tally.files += files.len();
+        for (bytes, ok) in per_file {
+            tally.bytes += bytes;
+            tally.failed += usize::from(!ok);
+        }
+    }
+    Ok(tally)
+}
+
 enum Outcome {
     Facts(FileFacts),
     Error(FileError),

@@ -1,0 +1,276 @@
+//! The benchmark: `check` against the parse-only floor, side by side.
+//!
+//! ```text
+//! cargo run --release --bin bench -- [--sizes 50,1000,10000] [--runs 5] [-j N]
+//!     [--generator ../shared/bench/gen_corpus.py] [--corpora DIR]
+//! ```
+//!
+//! Generates synthetic Convex backends with the shared generator (seed 1,
+//! cached in `--corpora`), then for each size runs this same binary as a child
+//! process, alternating the floor (walk, read and swc-parse every file on the
+//! same code path as `check`, nothing else) and `check` (the whole analysis,
+//! JSON rendered to a sink). Machines are noisy: the ratio is the median of
+//! per-pair ratios, with their range. Wall time is taken from outside, so
+//! process start-up is included; peak memory is the child's own high-water
+//! mark (VmHWM, Linux).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use convex_audit::engine::parse_only;
+use convex_audit::output::json;
+use convex_audit::{check, Options};
+
+const USAGE: &str = "usage: bench [--sizes 50,1000,10000] [--runs N] [-j N] [--generator FILE] [--corpora DIR]\n       bench child floor|check DIR THREADS";
+
+struct Args {
+    sizes: Vec<usize>,
+    runs: usize,
+    threads: usize,
+    generator: PathBuf,
+    corpora: PathBuf,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        sizes: vec![50, 1000, 10000],
+        runs: 5,
+        threads: 2,
+        generator: PathBuf::from("../shared/bench/gen_corpus.py"),
+        corpora: std::env::temp_dir().join("convex-audit-bench"),
+    };
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--sizes" => {
+                a.sizes = value()?
+                    .split(',')
+                    .map(|s| s.trim().parse().map_err(|e| format!("--sizes: {e}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--runs" => a.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
+            "-j" | "--threads" => a.threads = value()?.parse().map_err(|e| format!("-j: {e}"))?,
+            "--generator" => a.generator = PathBuf::from(value()?),
+            "--corpora" => a.corpora = PathBuf::from(value()?),
+            _ => return Err(format!("unknown argument {flag}")),
+        }
+    }
+    if a.runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
+    Ok(a)
+}
+
+/// The child's own peak resident memory, in KiB.
+fn peak_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One measured run, in this process: prints `files bytes peak_kib`.
+fn child(mode: &str, dir: &str, threads: &str) -> ExitCode {
+    let opts = Options {
+        paths: vec![PathBuf::from(dir)],
+        config: None,
+        threads: threads.parse().unwrap_or(0),
+    };
+    let (files, bytes) = match mode {
+        "floor" => match parse_only(&opts) {
+            Ok(t) => (t.files, t.bytes),
+            Err(e) => {
+                eprintln!("{}", e.0);
+                return ExitCode::from(2);
+            }
+        },
+        "check" => match check(&opts) {
+            Ok(report) => {
+                let text = json::render(&report);
+                std::hint::black_box(&text);
+                (report.files_checked, text.len())
+            }
+            Err(e) => {
+                eprintln!("{}", e.0);
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("{files} {bytes} {}", peak_kib().unwrap_or(0));
+    ExitCode::SUCCESS
+}
+
+struct Sample {
+    secs: f64,
+    files: usize,
+    peak_kib: u64,
+}
+
+fn run_child(mode: &str, dir: &Path, threads: usize) -> Result<Sample, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let out = Command::new(exe)
+        .arg("child")
+        .arg(mode)
+        .arg(dir)
+        .arg(threads.to_string())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let secs = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "{mode} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(|w| w.parse::<u64>().unwrap_or(0));
+    let files = it.next().unwrap_or(0) as usize;
+    let _bytes = it.next();
+    let peak_kib = it.next().unwrap_or(0);
+    Ok(Sample {
+        secs,
+        files,
+        peak_kib,
+    })
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v.get(n / 2).copied().unwrap_or(0.0),
+        n => (v.get(n / 2 - 1).copied().unwrap_or(0.0) + v.get(n / 2).copied().unwrap_or(0.0)) / 2.0,
+    }
+}
+
+fn corpus(a: &Args, size: usize) -> Result<PathBuf, String> {
+    let dir = a.corpora.join(format!("files-{size}"));
+    if dir.join("convex").is_dir() {
+        return Ok(dir.join("convex"));
+    }
+    eprintln!("generating {} ...", dir.display());
+    let status = Command::new("python3")
+        .arg(&a.generator)
+        .arg(&dir)
+        .args(["--files", &size.to_string(), "--seed", "1"])
+        .status()
+        .map_err(|e| format!("python3 {}: {e}", a.generator.display()))?;
+    if !status.success() || !dir.join("convex").is_dir() {
+        return Err(format!("{} did not produce {}/convex", a.generator.display(), dir.display()));
+    }
+    Ok(dir.join("convex"))
+}
+
+struct Row {
+    size: usize,
+    floor: f64,
+    check: f64,
+    ratio: f64,
+    ratio_min: f64,
+    ratio_max: f64,
+    files_per_s: f64,
+    floor_peak: u64,
+    check_peak: u64,
+}
+
+fn measure(a: &Args, size: usize) -> Result<Row, String> {
+    let dir = corpus(a, size)?;
+    // Warm the page cache and the binary once.
+    run_child("floor", &dir, a.threads)?;
+    run_child("check", &dir, a.threads)?;
+    let (mut floors, mut checks, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut floor_peak, mut check_peak, mut files) = (0, 0, 0);
+    for _ in 0..a.runs {
+        let f = run_child("floor", &dir, a.threads)?;
+        let c = run_child("check", &dir, a.threads)?;
+        ratios.push(c.secs / f.secs.max(1e-9));
+        floors.push(f.secs);
+        checks.push(c.secs);
+        floor_peak = floor_peak.max(f.peak_kib);
+        check_peak = check_peak.max(c.peak_kib);
+        files = c.files;
+    }
+    let ratio_min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let ratio_max = ratios.iter().copied().fold(0.0, f64::max);
+    let check = median(&mut checks);
+    Ok(Row {
+        size,
+        floor: median(&mut floors),
+        check,
+        ratio: median(&mut ratios),
+        ratio_min,
+        ratio_max,
+        files_per_s: files as f64 / check.max(1e-9),
+        floor_peak,
+        check_peak,
+    })
+}
+
+fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1).peekable();
+    if argv.peek().map(String::as_str) == Some("child") {
+        let rest: Vec<String> = argv.skip(1).collect();
+        return match rest.as_slice() {
+            [mode, dir, threads] => child(mode, dir, threads),
+            _ => {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let args = match parse_args(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "convex-audit bench: {} threads, {} paired runs per size (median; ratio = check / floor per pair)\n",
+        args.threads, args.runs
+    );
+    println!("| files | floor s | check s | check / floor (min-max) | files/s | floor peak MiB | check peak MiB |");
+    println!("|---:|---:|---:|---|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for &size in &args.sizes {
+        match measure(&args, size) {
+            Ok(r) => {
+                println!(
+                    "| {} | {:.3} | {:.3} | {:.2} ({:.2}-{:.2}) | {:.0} | {:.1} | {:.1} |",
+                    r.size,
+                    r.floor,
+                    r.check,
+                    r.ratio,
+                    r.ratio_min,
+                    r.ratio_max,
+                    r.files_per_s,
+                    r.floor_peak as f64 / 1024.0,
+                    r.check_peak as f64 / 1024.0
+                );
+                rows.push(r);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // Linearity: the cost per file as the corpus grows tenfold.
+    for pair in rows.windows(2) {
+        if let [small, big] = pair {
+            println!(
+                "\ncheck {} files / {} files: {:.2}x the time for {:.0}x the files",
+                big.size,
+                small.size,
+                big.check / small.check.max(1e-9),
+                big.size as f64 / small.size as f64
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
