@@ -32,6 +32,7 @@ struct Raw {
     rate_limit: RawFunctions,
     #[serde(default)]
     ownership: RawOwnership,
+    max_file_size: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -63,7 +64,7 @@ pub enum Level {
     On(Severity),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Config {
     /// Where it was read from (None: defaults).
     pub path: Option<PathBuf>,
@@ -74,6 +75,26 @@ pub struct Config {
     public: Vec<(globset::GlobMatcher, String)>,
     /// Project-specific checks: auth, role and rate-limit functions.
     pub known: crate::model::Known,
+    /// Files larger than this many bytes are reported, not analysed.
+    pub max_file_size: u64,
+}
+
+/// 8 MiB: far beyond hand-written modules (the largest Convex source files
+/// in public apps are a few hundred KiB), and a bound on parse time and memory.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: None,
+            levels: BTreeMap::new(),
+            include: None,
+            exclude: None,
+            public: Vec::new(),
+            known: crate::model::Known::default(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
 }
 
 /// A configuration mistake: the file, the line, and what to do.
@@ -139,7 +160,19 @@ fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             text.get(..s.start)
                 .map_or(1, |t| t.matches('\n').count() + 1)
         });
-        ConfigError(format!("{}: {}", at(line), e.message().trim()))
+        // `include = [...]` written after `[rules]` lands in that table.
+        let key = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.split('=').next())
+            .map(str::trim)
+            .unwrap_or("");
+        let hint = if ["include", "exclude", "max_file_size"].contains(&key) {
+            format!(" (`{key}` is a top-level key: move it above the first [table])")
+        } else {
+            String::new()
+        };
+        ConfigError(format!("{}: {}{hint}", at(line), e.message().trim()))
     })?;
     let ids: Vec<&'static str> = registry().iter().map(|r| r.meta().id).collect();
     let mut levels = BTreeMap::new();
@@ -213,19 +246,24 @@ fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             rate_limits: raw.rate_limit.functions,
             owner_fields: raw.ownership.fields,
         },
+        max_file_size: raw.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
     })
 }
 
 /// The commented starter file `convex-audit init` writes.
 pub const STARTER: &str = r#"# convex-audit configuration (the README's Configuration section lists every key)
-
-# Per-rule level: "error", "warning", "info" or "off". `convex-audit rules` lists the ids.
-[rules]
-# missing-rate-limit = "off"
+# Top-level keys come first: in TOML, a key after a [table] header belongs to that table.
 
 # Files to check, as globs relative to the functions folder (default: all).
 # include = ["**/*.ts"]
 # exclude = ["seed.ts", "testing/**"]
+
+# Larger files are reported, not analysed (default 8 MiB).
+# max_file_size = 8388608
+
+# Per-rule level: "error", "warning", "info" or "off". `convex-audit rules` lists the ids.
+[rules]
+# missing-rate-limit = "off"
 
 # Project-specific checks the analysis cannot see into (from a package outside the
 # functions folder, say), by name or as "module:export".
@@ -290,6 +328,26 @@ mod tests {
             .map(|e| e.0)
             .unwrap_or_default();
         assert!(e.contains("without a `reason`"), "{e}");
+    }
+
+    #[test]
+    fn starter_parses_with_every_example_uncommented() {
+        let uncommented: String = STARTER
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(uncommented.contains("\ninclude = "), "{uncommented}");
+        let parsed = p(&uncommented).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(parsed, Ok(()), "{uncommented}");
+        let e = p("[rules]\ninclude = [\"a\"]\n")
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(e.contains("top-level key"), "{e}");
     }
 
     #[test]

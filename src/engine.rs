@@ -124,6 +124,14 @@ enum Outcome {
 fn check_target(target: &Target, config: &Config, report: &mut Report) {
     let (mut files, walk_errors) = walk::files(&target.root);
     files.retain(|f| config.includes(&f.rel));
+    if files.is_empty() && walk_errors.is_empty() && target.only.is_none() {
+        report.errors.push(FileError {
+            file: target.root.clone(),
+            message: "no TypeScript or JavaScript files to check here".into(),
+            line: None,
+            column: None,
+        });
+    }
     for e in walk_errors {
         report.errors.push(FileError {
             file: e.path,
@@ -132,7 +140,11 @@ fn check_target(target: &Target, config: &Config, report: &mut Report) {
             column: None,
         });
     }
-    let outcomes: Vec<Outcome> = files.par_iter().map(analyse_file).collect();
+    let max_size = config.max_file_size;
+    let outcomes: Vec<Outcome> = files
+        .par_iter()
+        .map(|f| analyse_file(f, max_size))
+        .collect();
     report.files_checked += files.len();
     let mut modules = Vec::with_capacity(files.len());
     for (file, outcome) in files.into_iter().zip(outcomes) {
@@ -205,7 +217,22 @@ fn check_target(target: &Target, config: &Config, report: &mut Report) {
 }
 
 /// Read, parse and lower one file; a panic is caught and reported for the file.
-fn analyse_file(file: &SourceFile) -> Outcome {
+/// The file's bytes, or None when it is larger than `max` (checked on the
+/// open handle, before reading).
+fn read_limited(path: &std::path::Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len > max {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    // `take`: a file that grows while we read still stops at the limit.
+    f.by_ref().take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+fn analyse_file(file: &SourceFile, max_size: u64) -> Outcome {
     let error = |message: String, pos: Option<(usize, usize)>| {
         Outcome::Error(FileError {
             file: file.path.clone(),
@@ -214,15 +241,33 @@ fn analyse_file(file: &SourceFile) -> Outcome {
             column: pos.map(|p| p.1),
         })
     };
-    let bytes = match std::fs::read(&file.path) {
-        Ok(b) => b,
+    let bytes = match read_limited(&file.path, max_size) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return error(
+                format!(
+                    "larger than {max_size} bytes: not analysed (generated or bundled code? exclude it, or raise max_file_size in convex-audit.toml)"
+                ),
+                None,
+            )
+        }
         Err(e) => return error(format!("cannot read: {}", walk::io_message(&e)), None),
     };
-    let Ok(src) = String::from_utf8(bytes) else {
-        return error(
-            "not valid UTF-8: cannot be parsed as TypeScript".into(),
-            None,
-        );
+    let src = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let message = if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+                "UTF-16 encoded: save it as UTF-8 (as Convex's bundler expects)"
+            } else {
+                "not valid UTF-8 (a binary file, or another encoding): cannot be parsed as TypeScript"
+            };
+            let at = line_col(
+                &String::from_utf8_lossy(bytes),
+                e.utf8_error().valid_up_to() as u32,
+            );
+            return error(message.into(), Some(at));
+        }
     };
     let result = catch_unwind(AssertUnwindSafe(|| match parse::parse(&src, file.tsx) {
         Ok(parsed) => {
@@ -234,11 +279,17 @@ fn analyse_file(file: &SourceFile) -> Outcome {
         Err(e) => Err(e),
     }));
     match result {
-        Ok(Ok(facts)) => Outcome::Facts(facts),
-        Ok(Err(e)) => error(
-            format!("syntax error: {}", e.message),
-            Some(line_col(&src, e.offset)),
-        ),
+        Ok(Ok(facts)) => match facts.fns.iter().find_map(|f| f.too_deep) {
+            Some(at) => error(
+                format!(
+                    "nested more than {} levels deep: not analysed",
+                    crate::nesting::LIMIT
+                ),
+                Some(line_col(&src, at)),
+            ),
+            None => Outcome::Facts(facts),
+        },
+        Ok(Err(e)) => error(e.message, Some(line_col(&src, e.offset))),
         Err(_) => error(
             "internal error while analysing this file (please report it)".into(),
             None,

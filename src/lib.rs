@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod model;
+pub mod nesting;
 pub mod output;
 pub mod parse;
 pub mod rule;

@@ -1,3 +1,8 @@
+// mimalloc: the parse floor is 20-27 % faster with it (../shared/bench/BASELINE.md),
+// and the model's many small allocations gain more.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 

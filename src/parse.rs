@@ -5,7 +5,8 @@ use swc_common::{BytePos, Spanned};
 use swc_ecma_ast::{EsVersion, Module};
 use swc_ecma_parser::{lexer::Lexer, Parser, StringInput, Syntax, TsSyntax};
 
-/// A syntax error, at a byte offset into the file.
+/// Why a file could not be parsed (the message is complete: "syntax error:
+/// ..."), at a byte offset into the file.
 #[derive(Debug, Clone)]
 pub struct SyntaxError {
     pub message: String,
@@ -27,6 +28,15 @@ pub fn parse(src: &str, tsx: bool) -> Result<Parsed, SyntaxError> {
             offset: 0,
         });
     };
+    if let Some(at) = crate::nesting::too_deep(src) {
+        return Err(SyntaxError {
+            message: format!(
+                "nested more than {} levels deep: not analysed",
+                crate::nesting::LIMIT
+            ),
+            offset: u32::try_from(at).unwrap_or(0),
+        });
+    }
     let syntax = Syntax::Typescript(TsSyntax {
         tsx,
         decorators: true,
@@ -52,12 +62,12 @@ pub fn parse(src: &str, tsx: bool) -> Result<Parsed, SyntaxError> {
     };
     let Some(err) = err else {
         return Err(SyntaxError {
-            message: "unknown syntax error".into(),
+            message: "syntax error".into(),
             offset: 0,
         });
     };
     Err(SyntaxError {
-        message: err.kind().msg().to_string(),
+        message: format!("syntax error: {}", err.kind().msg()),
         offset: err.span().lo.0.saturating_sub(1),
     })
 }

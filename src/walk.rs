@@ -253,10 +253,25 @@ pub fn files(root: &Path) -> (Vec<SourceFile>, Vec<WalkError>) {
                 continue;
             }
         };
+        let name = entry.file_name().to_string_lossy();
+        if entry.path_is_symlink() {
+            // Not followed (a loop, or code outside the project): say so, as
+            // the folder is then not entirely checked.
+            let target = std::fs::metadata(entry.path());
+            let is_dir = target.as_ref().is_ok_and(|m| m.is_dir());
+            let hidden = name.starts_with('.') || name == "node_modules" || name == "_generated";
+            // A link that cannot be resolved (a loop) could be either.
+            if !hidden && (is_dir || target.is_err() || source_kind(&name).is_some()) {
+                errors.push(WalkError {
+                    path: tidy(entry.path()),
+                    message: "symbolic link: not followed (only files inside the functions folder are checked)".into(),
+                });
+            }
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy();
         let Some(tsx) = source_kind(&name) else {
             continue;
         };

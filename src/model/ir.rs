@@ -235,6 +235,8 @@ pub struct FnBody {
     pub arg_locals: Vec<(Atom, Atom)>,
     /// `catch (err)`: names holding a caught error.
     pub catch_params: Vec<Atom>,
+    /// Where lowering stopped because the body nests too deeply.
+    pub too_deep: Option<u32>,
 }
 
 impl FnBody {

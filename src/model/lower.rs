@@ -16,9 +16,10 @@ use super::ir::{
     Sp, Use, UseKind, Val,
 };
 
-/// Expressions nested deeper than this are summarised as opaque, so hostile
-/// input cannot exhaust the stack.
-const MAX_DEPTH: u32 = 256;
+/// Statements and expressions nested deeper than this are not lowered (the
+/// body records where), so hostile input cannot exhaust the stack; the
+/// engine reports the file instead of analysing a partial body.
+const MAX_DEPTH: u32 = crate::nesting::LIMIT as u32;
 
 pub fn sp(span: Span) -> Sp {
     // swc positions start at 1; 0 is its "dummy" position.
@@ -939,6 +940,7 @@ impl BodyLowerer {
 
     fn stmt(&mut self, s: &Stmt, out: &mut Vec<Node>) {
         if self.depth > MAX_DEPTH {
+            self.out.too_deep.get_or_insert(sp(s.span()).lo);
             return;
         }
         self.depth += 1;
@@ -1107,6 +1109,7 @@ impl BodyLowerer {
 
     fn expr(&mut self, e: &Expr, mode: ResultUse, out: &mut Vec<Node>) -> Val {
         if self.depth > MAX_DEPTH {
+            self.out.too_deep.get_or_insert(sp(e.span()).lo);
             return Val::default();
         }
         self.depth += 1;
