@@ -159,25 +159,41 @@ fn check_target(target: &Target, config: &Config, report: &mut Report) {
     }
     let project = Project::with_aliases(modules, walk::path_aliases(&target.root));
     let analysis = Analysis::with_known(&project, config.known.clone());
-    let functions = analysis.functions();
+    let mut functions = analysis.functions();
+    // By module (stable), so each scope's functions are one slice.
+    functions.sort_by_key(|f| f.module);
     report.functions += functions.len();
     let by_handler = rule::handler_index(&functions);
+    let by_id = rule::id_index(&functions);
     let rules: Vec<_> = rule::registry()
         .into_iter()
         .filter(|r| config.level(r.meta().id) != Some(Level::Off))
         .collect();
     let (early, late): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| !r.late());
-    let mut findings: Vec<Finding> = Vec::new();
-    for rule in early {
-        let mut cx = Context::new(
-            &analysis,
-            &functions,
-            &by_handler,
-            rule.meta(),
-            &mut findings,
-        );
-        rule.run(&mut cx);
-    }
+    // Rules run per scope, scopes in parallel, each with its own memo of
+    // helper summaries. Scopes are cut by module count, never by thread
+    // count, so the findings are the same at any -j.
+    let scopes = scopes(project.modules.len(), &functions);
+    let per_scope: Vec<Vec<Finding>> = scopes
+        .par_iter()
+        .map(|(mods, fns)| {
+            let analysis = Analysis::with_known(&project, config.known.clone());
+            let in_scope = functions.get(fns.clone()).unwrap_or_default();
+            let mut out = Vec::new();
+            for rule in &early {
+                let scope = rule::Scope {
+                    all: &functions,
+                    by_handler: &by_handler,
+                    by_id: &by_id,
+                    modules: mods.clone(),
+                };
+                let mut cx = Context::new(&analysis, in_scope, scope, rule.meta(), &mut out);
+                rule.run(&mut cx);
+            }
+            out
+        })
+        .collect();
+    let mut findings: Vec<Finding> = per_scope.into_iter().flatten().collect();
     // Functions declared public on purpose, with a reason, in the config.
     findings.retain(|f| {
         !(matches!(f.rule, "missing-auth" | "should-be-internal")
@@ -191,10 +207,16 @@ fn check_target(target: &Target, config: &Config, report: &mut Report) {
     let unused = suppress::apply(&project, &mut located);
     let mut late_findings: Vec<Finding> = Vec::new();
     for rule in late {
+        let scope = rule::Scope {
+            all: &functions,
+            by_handler: &by_handler,
+            by_id: &by_id,
+            modules: 0..project.modules.len(),
+        };
         let mut cx = Context::new(
             &analysis,
             &functions,
-            &by_handler,
+            scope,
             rule.meta(),
             &mut late_findings,
         );
@@ -214,6 +236,27 @@ fn check_target(target: &Target, config: &Config, report: &mut Report) {
         report.findings.push(f);
     }
     report.sources.extend(texts);
+}
+
+/// Modules per scope: enough work to amortise a scope's own summaries of the
+/// helpers it shares with others, small enough to spread over the threads.
+const SCOPE_MODULES: usize = 8;
+
+/// (module range, range of `functions`) per scope; `functions` is sorted by module.
+fn scopes(
+    modules: usize,
+    functions: &[crate::model::ConvexFn],
+) -> Vec<(std::ops::Range<ModIx>, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < modules.max(1) {
+        let end = (start + SCOPE_MODULES).min(modules);
+        let lo = functions.partition_point(|f| f.module < start);
+        let hi = functions.partition_point(|f| f.module < end);
+        out.push((start..end, lo..hi));
+        start = end.max(start + 1);
+    }
+    out
 }
 
 /// Read, parse and lower one file; a panic is caught and reported for the file.

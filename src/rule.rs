@@ -116,15 +116,31 @@ macro_rules! declare_rule {
     };
 }
 
-/// What a rule sees: the model, and a way to report. The context stamps the
-/// rule id and severity, so rules cannot get them wrong.
+/// What a rule sees: the model, the part of the project it is asked about,
+/// and a way to report. The context stamps the rule id and severity, so rules
+/// cannot get them wrong.
+///
+/// The engine checks the project in scopes (a run of modules and the Convex
+/// functions defined in them), in parallel; a rule reports only within its
+/// scope, and may look anything up in the whole project.
 pub struct Context<'a, 'p> {
     pub analysis: &'a Analysis<'p>,
+    /// The Convex functions in scope.
     pub functions: &'a [ConvexFn],
-    by_handler: &'a HashMap<(ModIx, u32), usize>,
+    scope: Scope<'a>,
     meta: &'static Meta,
     findings: &'a mut Vec<Finding>,
     unused: &'a [(ModIx, usize)],
+}
+
+/// The whole project's function tables, shared by every scope.
+pub struct Scope<'a> {
+    /// Every Convex function, ordered by module.
+    pub all: &'a [ConvexFn],
+    pub by_handler: &'a HashMap<(ModIx, u32), usize>,
+    pub by_id: &'a HashMap<&'a str, usize>,
+    /// The modules in scope.
+    pub modules: std::ops::Range<ModIx>,
 }
 
 /// Which Convex function each handler body belongs to.
@@ -138,22 +154,48 @@ pub fn handler_index(functions: &[ConvexFn]) -> HashMap<(ModIx, u32), usize> {
     map
 }
 
+/// Convex functions by id (`module:export`).
+pub fn id_index(functions: &[ConvexFn]) -> HashMap<&str, usize> {
+    let mut map = HashMap::new();
+    for (i, f) in functions.iter().enumerate() {
+        map.entry(f.id.as_str()).or_insert(i);
+    }
+    map
+}
+
 impl<'a, 'p> Context<'a, 'p> {
     pub fn new(
         analysis: &'a Analysis<'p>,
         functions: &'a [ConvexFn],
-        by_handler: &'a HashMap<(ModIx, u32), usize>,
+        scope: Scope<'a>,
         meta: &'static Meta,
         findings: &'a mut Vec<Finding>,
     ) -> Self {
         Context {
             analysis,
             functions,
-            by_handler,
+            scope,
             meta,
             findings,
             unused: &[],
         }
+    }
+
+    /// The modules in scope, with their indices.
+    pub fn modules(&self) -> impl Iterator<Item = (ModIx, &'p crate::model::Module)> + 'p {
+        let project = self.analysis.project;
+        self.scope
+            .modules
+            .clone()
+            .filter_map(move |m| project.module(m).map(|module| (m, module)))
+    }
+
+    /// Any Convex function of the project, by id.
+    pub fn function_by_id(&self, id: &str) -> Option<&'a ConvexFn> {
+        self.scope
+            .by_id
+            .get(id)
+            .and_then(|&i| self.scope.all.get(i))
     }
 
     /// For late rules: the suppression comments that silenced nothing, as
@@ -199,9 +241,10 @@ impl<'a, 'p> Context<'a, 'p> {
 
     /// The Convex function whose handler is this body, if any.
     pub fn function_of(&self, m: ModIx, ix: u32) -> Option<&'a ConvexFn> {
-        self.by_handler
+        self.scope
+            .by_handler
             .get(&(m, ix))
-            .and_then(|&i| self.functions.get(i))
+            .and_then(|&i| self.scope.all.get(i))
     }
 }
 

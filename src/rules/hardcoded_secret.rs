@@ -17,8 +17,7 @@ impl Rule for HardcodedSecret {
     }
 
     fn run(&self, cx: &mut Context<'_, '_>) {
-        let project = cx.analysis.project;
-        for (m, module) in project.modules.iter().enumerate() {
+        for (m, module) in cx.modules() {
             // Keys in test modules (`x.test.ts`, `test.helpers.ts`) are test keys.
             if is_test_module(&module.id) {
                 continue;

@@ -18,8 +18,7 @@ impl Rule for InvalidSuppression {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         let ids: Vec<&'static str> = registry().iter().map(|r| r.meta().id).collect();
-        let project = cx.analysis.project;
-        for (m, module) in project.modules.iter().enumerate() {
+        for (m, module) in cx.modules() {
             for d in &module.facts.directives {
                 let directive = d.kind.as_str();
                 for rule in &d.rules {

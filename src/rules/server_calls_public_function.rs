@@ -1,12 +1,9 @@
 //! `server-calls-public-function`: server code (`ctx.runQuery`, the scheduler,
 //! crons) calling a function through `api.…`, which forces it to be public.
 
-use std::collections::HashMap;
-
 use crate::declare_rule;
 use crate::finding::Label;
 use crate::model::ir::{Callee, FnArg};
-use crate::model::ConvexFn;
 use crate::rule::{Context, Meta, Rule};
 
 declare_rule!(
@@ -22,10 +19,7 @@ impl Rule for ServerCallsPublicFunction {
     }
 
     fn run(&self, cx: &mut Context<'_, '_>) {
-        let project = cx.analysis.project;
-        let by_id: HashMap<&str, &ConvexFn> =
-            cx.functions.iter().map(|f| (f.id.as_str(), f)).collect();
-        for (m, module) in project.modules.iter().enumerate() {
+        for (m, module) in cx.modules() {
             for (ix, body) in module.facts.fns.iter().enumerate() {
                 for call in &body.calls {
                     let Callee::Ctx(path) = &call.callee else {
@@ -43,8 +37,8 @@ impl Rule for ServerCallsPublicFunction {
                     // and exposes nothing new. Scheduled work has no caller: always report.
                     let runs_as_caller = path.len() == 1;
                     if runs_as_caller
-                        && by_id
-                            .get(target_id(target).as_str())
+                        && cx
+                            .function_by_id(&target_id(target))
                             .is_some_and(|t| cx.analysis.checks_caller(t))
                     {
                         continue;

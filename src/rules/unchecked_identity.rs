@@ -18,8 +18,7 @@ impl Rule for UncheckedIdentity {
     }
 
     fn run(&self, cx: &mut Context<'_, '_>) {
-        let project = cx.analysis.project;
-        for (m, module) in project.modules.iter().enumerate() {
+        for (m, module) in cx.modules() {
             for ix in 0..module.facts.fns.len() as u32 {
                 for u in cx.analysis.unchecked(m, ix) {
                     let function = cx.function_of(m, ix).map(|f| f.id.clone());
