@@ -50,6 +50,7 @@ pub fn check(files: &[(String, Vec<u8>)]) {
         paths: vec![root],
         config: None,
         threads: 1,
+        fast_exit: false,
     };
     let Ok(report) = run(&opts) else { return };
     let _ = json::render(&report);

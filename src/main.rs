@@ -40,6 +40,7 @@ fn main() -> ExitCode {
                 paths: args.paths,
                 config: args.config.clone(),
                 threads: args.threads.unwrap_or(0),
+                fast_exit: true,
             };
             let mut report = match check(&opts) {
                 Ok(r) => r,

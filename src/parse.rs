@@ -92,6 +92,29 @@ fn our_comments(comments: SingleThreadedComments) -> Vec<((u32, u32), String)> {
     out
 }
 
+/// Line starts of a text, to place many offsets in it without rescanning.
+pub struct Lines(Vec<usize>);
+
+impl Lines {
+    pub fn new(src: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(src.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        Lines(starts)
+    }
+
+    /// As [`line_col`], in O(log lines + line length).
+    pub fn line_col(&self, src: &str, offset: u32) -> (usize, usize) {
+        let offset = (offset as usize).min(src.len());
+        let line = self.0.partition_point(|&s| s <= offset).max(1);
+        let start = self.0.get(line - 1).copied().unwrap_or(0);
+        let col = src
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count())
+            + 1;
+        (line, col)
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(src: &str, offset: u32) -> (usize, usize) {
     let offset = (offset as usize).min(src.len());
@@ -122,6 +145,10 @@ mod tests {
         assert_eq!(line_col(src, 7), (2, 4));
         assert_eq!(line_col(src, 8), (3, 1));
         assert_eq!(line_col(src, 999), (3, 2));
+        let lines = Lines::new(src);
+        for off in [0, 1, 2, 3, 5, 7, 8, 9, 999] {
+            assert_eq!(lines.line_col(src, off), line_col(src, off), "{off}");
+        }
     }
 
     #[test]

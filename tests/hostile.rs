@@ -236,3 +236,16 @@ fn circular_imports_between_helpers_end() {
     assert_eq!(v["findings"][0]["rule"], "missing-auth");
     assert_eq!(v["findings"][0]["function"], "notes:list");
 }
+
+#[test]
+fn inputs_found_by_fuzzing() {
+    // An unclosed parameter list before `=>` trips a debug assertion inside
+    // swc (fuzz builds); release builds must report a syntax error.
+    for (name, text) in [
+        ("params.ts", "export const f = async (ctx, { id }\t => {\n  return id;\n};\n"),
+        ("bang.ts", "export const g = query({\n  handler: async (ctx, args! => {\n    return 1;\n  },\n});\n"),
+    ] {
+        let e = errors_beside_open(|c| std::fs::write(c.join(name), text).unwrap());
+        single(&e, name, "syntax error");
+    }
+}

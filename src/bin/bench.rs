@@ -80,6 +80,7 @@ fn child(mode: &str, dir: &str, threads: &str) -> ExitCode {
         paths: vec![PathBuf::from(dir)],
         config: None,
         threads: threads.parse().unwrap_or(0),
+        fast_exit: true,
     };
     let (files, bytes) = match mode {
         "floor" => match parse_only(&opts) {

@@ -17,6 +17,7 @@ pub fn run(paths: &[PathBuf]) -> Report {
         paths: paths.to_vec(),
         config: None,
         threads: 2,
+        fast_exit: false,
     };
     match check(&opts) {
         Ok(r) => r,
