@@ -98,7 +98,12 @@ pub struct Lines(Vec<usize>);
 impl Lines {
     pub fn new(src: &str) -> Lines {
         let mut starts = vec![0];
-        starts.extend(src.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            src.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         Lines(starts)
     }
 
