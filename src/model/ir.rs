@@ -3,6 +3,9 @@
 //! authentication: control flow, calls, bindings and conditions.
 
 use swc_atoms::Atom;
+// Thin vectors (one pointer, no allocation when empty): the model holds one
+// call site per call in the project and most of these lists are empty.
+use thin_vec::ThinVec;
 
 /// Byte range in a file, 0-based, end exclusive.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,7 +49,7 @@ pub enum Node {
 pub struct Val {
     pub head: Head,
     /// Local names referenced anywhere inside (callbacks included).
-    pub refs: Vec<Atom>,
+    pub refs: ThinVec<Atom>,
     /// Reads `process.env`.
     pub env: bool,
     /// Computes an HMAC or signature.
@@ -92,9 +95,9 @@ pub enum Head {
 pub struct Flow {
     /// `process.env.NAME` (or `process.env` itself).
     pub env: Option<Atom>,
-    pub names: Vec<Atom>,
+    pub names: ThinVec<Atom>,
     /// Call results built into the value (`{ error: await res.text() }`).
-    pub calls: Vec<CallIx>,
+    pub calls: ThinVec<CallIx>,
 }
 
 impl Flow {
@@ -164,23 +167,23 @@ pub struct CallSite {
     /// Some argument is the Convex ctx.
     pub passes_ctx: bool,
     /// Arguments that are whole local names.
-    pub name_args: Vec<Atom>,
+    pub name_args: ThinVec<Atom>,
     /// An argument reads `process.env` or an HMAC (for `timingSafeEqual`).
     pub secret_arg: bool,
     /// First string-literal argument (`crypto.subtle.verify("HMAC", ..)`).
     pub first_str: Option<Atom>,
     /// `api.a.b` / `internal.a.b` given to `ctx.runQuery`, `ctx.scheduler.runAfter` & co.
-    pub fn_arg: Option<FnArg>,
+    pub fn_arg: Option<Box<FnArg>>,
     /// What the arguments carry, merged (for sinks such as `console.log`).
     pub arg_flow: Flow,
     /// Arguments that are a name or one property of a name: `doc`, `args.id`.
-    pub arg_paths: Vec<(Atom, Option<Atom>)>,
+    pub arg_paths: ThinVec<(Atom, Option<Atom>)>,
     /// Arguments that are themselves calls: `check(await ctx.db.get(id))`.
-    pub arg_calls: Vec<CallIx>,
+    pub arg_calls: ThinVec<CallIx>,
     /// Every `x.y` mentioned anywhere in the arguments (callbacks included).
-    pub arg_props: Vec<(Atom, Atom)>,
+    pub arg_props: ThinVec<(Atom, Atom)>,
     /// Every name mentioned anywhere in the arguments (callbacks included).
-    pub arg_names: Vec<Atom>,
+    pub arg_names: ThinVec<Atom>,
     /// An options object argument has `throws: true` (rate limiters).
     pub throws_true: bool,
     pub result: ResultUse,

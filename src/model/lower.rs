@@ -5,6 +5,7 @@
 use swc_atoms::Atom;
 use swc_common::{Span, Spanned};
 use swc_ecma_ast::*;
+use thin_vec::ThinVec;
 
 use super::convex;
 use super::facts::{
@@ -1505,19 +1506,19 @@ impl BodyLowerer {
             is_new,
             awaited: false,
             passes_ctx,
-            name_args,
+            name_args: name_args.into(),
             secret_arg,
             first_str,
-            fn_arg,
+            fn_arg: fn_arg.map(Box::new),
             arg_flow,
-            arg_paths,
-            arg_calls,
+            arg_paths: arg_paths.into(),
+            arg_calls: arg_calls.into(),
             throws_true,
             arg_props: {
                 let mut p = self.props_seen.get(props_before..).unwrap_or(&[]).to_vec();
                 p.sort();
                 p.dedup();
-                p
+                p.into()
             },
             arg_names: {
                 let mut n: Vec<Atom> = self
@@ -1530,7 +1531,7 @@ impl BodyLowerer {
                     .collect();
                 n.sort();
                 n.dedup();
-                n
+                n.into()
             },
             result: mode,
         });
@@ -1708,7 +1709,7 @@ fn compact(f: &mut FnBody) {
     bound.extend(f.ctx_names.iter().cloned());
     bound.sort();
     bound.dedup();
-    let keep = |refs: &mut Vec<Atom>| {
+    let keep = |refs: &mut ThinVec<Atom>| {
         refs.retain(|r| bound.binary_search(r).is_ok());
         refs.sort();
         refs.dedup();
@@ -1729,7 +1730,7 @@ fn compact(f: &mut FnBody) {
     }
 }
 
-fn compact_val(v: &mut Val, keep: &impl Fn(&mut Vec<Atom>)) {
+fn compact_val(v: &mut Val, keep: &impl Fn(&mut ThinVec<Atom>)) {
     keep(&mut v.refs);
     keep(&mut v.flow.names);
     if let Head::Cond(c) = &mut v.head {
@@ -1737,7 +1738,7 @@ fn compact_val(v: &mut Val, keep: &impl Fn(&mut Vec<Atom>)) {
     }
 }
 
-fn compact_cond(c: &mut Cond, keep: &impl Fn(&mut Vec<Atom>)) {
+fn compact_cond(c: &mut Cond, keep: &impl Fn(&mut ThinVec<Atom>)) {
     match c {
         Cond::Truthy(v) => compact_val(v, keep),
         Cond::Not(c) => compact_cond(c, keep),
@@ -1753,7 +1754,7 @@ fn compact_cond(c: &mut Cond, keep: &impl Fn(&mut Vec<Atom>)) {
     }
 }
 
-fn compact_node(n: &mut Node, keep: &impl Fn(&mut Vec<Atom>)) {
+fn compact_node(n: &mut Node, keep: &impl Fn(&mut ThinVec<Atom>)) {
     match n {
         Node::Seq(nodes) => {
             nodes.retain(|n| !matches!(n, Node::Seq(inner) if inner.is_empty()));
