@@ -178,12 +178,13 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
     // helper summaries. Scopes are cut by module count, never by thread
     // count, so the findings are the same at any -j.
     let scopes = scopes(project.modules.len(), &functions);
-    let per_scope: Vec<Vec<Finding>> = scopes
+    let per_scope: Vec<(Vec<Finding>, Vec<&'static str>)> = scopes
         .par_iter()
         .map(|(mods, fns)| {
             let analysis = Analysis::with_known(&project, config.known.clone());
             let in_scope = functions.get(fns.clone()).unwrap_or_default();
             let mut out = Vec::new();
+            let mut crashed = Vec::new();
             for rule in &early {
                 let scope = rule::Scope {
                     all: &functions,
@@ -191,13 +192,38 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
                     by_id: &by_id,
                     modules: mods.clone(),
                 };
-                let mut cx = Context::new(&analysis, in_scope, scope, rule.meta(), &mut out);
-                rule.run(&mut cx);
+                // A bug in one rule must not take the others down with it.
+                let mut found = Vec::new();
+                let ran = catch_unwind(AssertUnwindSafe(|| {
+                    let mut cx = Context::new(&analysis, in_scope, scope, rule.meta(), &mut found);
+                    rule.run(&mut cx);
+                }));
+                match ran {
+                    Ok(()) => out.extend(found),
+                    Err(_) => crashed.push(rule.meta().id),
+                }
             }
-            out
+            (out, crashed)
         })
         .collect();
-    let mut findings: Vec<Finding> = per_scope.into_iter().flatten().collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut crashed: Vec<&str> = Vec::new();
+    for (found, failed) in per_scope {
+        findings.extend(found);
+        crashed.extend(failed);
+    }
+    crashed.sort_unstable();
+    crashed.dedup();
+    for id in crashed {
+        report.errors.push(FileError {
+            file: target.root.clone(),
+            message: format!(
+                "internal error in rule `{id}` (please report it): its findings here are incomplete"
+            ),
+            line: None,
+            column: None,
+        });
+    }
     // Functions declared public on purpose, with a reason, in the config.
     findings.retain(|f| {
         !(matches!(f.rule, "missing-auth" | "should-be-internal")
