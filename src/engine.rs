@@ -177,7 +177,8 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
     // Rules run per scope, scopes in parallel, each with its own memo of
     // helper summaries. Scopes are cut by module count, never by thread
     // count, so the findings are the same at any -j.
-    let scopes = scopes(project.modules.len(), &functions);
+    let function_modules: Vec<ModIx> = functions.iter().map(|f| f.module).collect();
+    let scopes = scopes(project.modules.len(), &function_modules);
     let per_scope: Vec<(Vec<Finding>, Vec<&'static str>)> = scopes
         .par_iter()
         .map(|(mods, fns)| {
@@ -276,17 +277,17 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
 /// helpers it shares with others, small enough to spread over the threads.
 const SCOPE_MODULES: usize = 8;
 
-/// (module range, range of `functions`) per scope; `functions` is sorted by module.
+/// (module range, range of functions) per scope, given each function's module in order.
 fn scopes(
     modules: usize,
-    functions: &[crate::model::ConvexFn],
+    function_modules: &[ModIx],
 ) -> Vec<(std::ops::Range<ModIx>, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < modules.max(1) {
         let end = (start + SCOPE_MODULES).min(modules);
-        let lo = functions.partition_point(|f| f.module < start);
-        let hi = functions.partition_point(|f| f.module < end);
+        let lo = function_modules.partition_point(|&m| m < start);
+        let hi = function_modules.partition_point(|&m| m < end);
         out.push((start..end, lo..hi));
         start = end.max(start + 1);
     }
@@ -439,4 +440,20 @@ fn locate(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_cover_every_module_and_function_once() {
+        let fns = [0, 0, 3, 7, 8, 8, 15, 19];
+        assert_eq!(
+            scopes(20, &fns),
+            vec![(0..8, 0..4), (8..16, 4..7), (16..20, 7..8)]
+        );
+        assert_eq!(scopes(0, &[]), vec![(0..0, 0..0)]);
+        assert_eq!(scopes(3, &[2]), vec![(0..3, 0..1)]);
+    }
 }
