@@ -51,6 +51,7 @@ pub fn check(files: &[(String, Vec<u8>)]) {
         config: None,
         threads: 1,
         fast_exit: false,
+        keep_sources: true,
     };
     let Ok(report) = run(&opts) else { return };
     let _ = json::render(&report);

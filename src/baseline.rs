@@ -43,19 +43,21 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-pub fn fingerprint(f: &Located, source: Option<&str>) -> Fingerprint {
-    let code = source
-        .and_then(|s| s.get(f.span.lo as usize..f.span.hi as usize))
-        .unwrap_or("");
-    let mut key = String::with_capacity(code.len() + f.message.len() + 1);
+/// The hash a fingerprint keeps of the flagged code and the message.
+pub fn code_hash(code: &str, message: &str) -> u64 {
+    let mut key = String::with_capacity(code.len() + message.len() + 1);
     key.push_str(code);
     key.push('\u{0}');
-    key.push_str(&f.message);
+    key.push_str(message);
+    fnv1a(key.as_bytes())
+}
+
+pub fn fingerprint(f: &Located) -> Fingerprint {
     Fingerprint {
         rule: f.rule.to_string(),
         file: f.file.to_string_lossy().replace('\\', "/"),
         function: f.function.clone(),
-        code: format!("{:016x}", fnv1a(key.as_bytes())),
+        code: format!("{:016x}", f.code_hash),
     }
 }
 
@@ -74,8 +76,7 @@ pub fn digest(fp: &Fingerprint) -> String {
 fn counts(report: &Report) -> BTreeMap<Fingerprint, usize> {
     let mut map = BTreeMap::new();
     for f in &report.findings {
-        let source = report.sources.get(&f.file).map(String::as_str);
-        *map.entry(fingerprint(f, source)).or_insert(0) += 1;
+        *map.entry(fingerprint(f)).or_insert(0) += 1;
     }
     map
 }
@@ -106,9 +107,8 @@ pub fn apply(path: &Path, report: &mut Report) -> Result<usize, String> {
         .into_iter()
         .map(|e| (e.fingerprint, e.count))
         .collect();
-    let sources = std::mem::take(&mut report.sources);
     report.findings.retain(|f| {
-        let fp = fingerprint(f, sources.get(&f.file).map(String::as_str));
+        let fp = fingerprint(f);
         match left.get_mut(&fp) {
             Some(n) if *n > 0 => {
                 *n -= 1;
@@ -117,7 +117,6 @@ pub fn apply(path: &Path, report: &mut Report) -> Result<usize, String> {
             _ => true,
         }
     });
-    report.sources = sources;
     Ok(left.values().sum())
 }
 

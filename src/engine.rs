@@ -30,6 +30,9 @@ pub struct Options {
     /// OS instead of freeing its many small allocations one by one, which
     /// costs about a tenth of a run on large projects.
     pub fast_exit: bool,
+    /// Keep the text of files with findings in the report (for rendering
+    /// source snippets); other formats do not need it.
+    pub keep_sources: bool,
 }
 
 #[derive(Debug, Default)]
@@ -64,7 +67,7 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
     for target in &targets {
         let config =
             Config::load(opts.config.as_deref(), &target.root).map_err(|e| UsageError(e.0))?;
-        pool.install(|| check_target(target, &config, opts.fast_exit, &mut report));
+        pool.install(|| check_target(target, &config, opts, &mut report));
     }
     report.findings.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.rule, &a.message)
@@ -125,7 +128,7 @@ enum Outcome {
     Error(FileError),
 }
 
-fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut Report) {
+fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut Report) {
     let (mut files, walk_errors) = walk::files(&target.root);
     files.retain(|f| config.includes(&f.rel));
     if files.is_empty() && walk_errors.is_empty() && target.only.is_none() {
@@ -233,7 +236,7 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
                 .is_some_and(|id| config.intended_public(id)))
     });
     let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
-    let mut located = locate(&project, findings, &mut texts);
+    let mut located = locate(&project, findings, &mut texts, opts.keep_sources);
     // Suppressions apply to rule findings; what they leave unused is a finding too.
     let unused = suppress::apply(&project, &mut located);
     let mut late_findings: Vec<Finding> = Vec::new();
@@ -254,7 +257,12 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
         cx.set_unused_suppressions(&unused);
         rule.run(&mut cx);
     }
-    located.extend(locate(&project, late_findings, &mut texts));
+    located.extend(locate(
+        &project,
+        late_findings,
+        &mut texts,
+        opts.keep_sources,
+    ));
     for (_, mut f) in located {
         if let Some(Level::On(severity)) = config.level(f.rule) {
             f.severity = severity;
@@ -266,8 +274,10 @@ fn check_target(target: &Target, config: &Config, fast_exit: bool, report: &mut 
         }
         report.findings.push(f);
     }
-    report.sources.extend(texts);
-    if fast_exit {
+    if opts.keep_sources {
+        report.sources.extend(texts);
+    }
+    if opts.fast_exit {
         std::mem::forget(analysis);
         std::mem::forget(project);
     }
@@ -396,12 +406,21 @@ fn directives(src: &str, comments: Vec<((u32, u32), String)>) -> Vec<suppress::D
 /// Turns model findings into file positions (reading each file once).
 fn locate(
     project: &Project,
-    findings: Vec<Finding>,
+    mut findings: Vec<Finding>,
     texts: &mut BTreeMap<PathBuf, String>,
+    keep: bool,
 ) -> Vec<(ModIx, Located)> {
     let mut out = Vec::with_capacity(findings.len());
     let mut lines: HashMap<ModIx, parse::Lines> = HashMap::new();
+    // File by file, so that unless the texts are kept only one is held.
+    findings.sort_by_key(|f| f.module);
+    let mut previous: Option<ModIx> = None;
     for f in findings {
+        if !keep && previous.is_some_and(|m| m != f.module) {
+            lines.clear();
+            texts.clear();
+        }
+        previous = Some(f.module);
         let Some(module) = project.module(f.module) else {
             continue;
         };
@@ -420,6 +439,19 @@ fn locate(
             .or_insert_with(|| parse::Lines::new(text));
         let (line, column) = index.line_col(text, f.span.lo);
         let (end_line, end_column) = index.line_col(text, f.span.hi);
+        let code = text
+            .get(f.span.lo as usize..f.span.hi as usize)
+            .unwrap_or("");
+        let code_hash = crate::baseline::code_hash(code, &f.message);
+        let label_at = f
+            .labels
+            .iter()
+            .map(|l| {
+                let (a, b) = index.line_col(text, l.span.lo);
+                let (c, d) = index.line_col(text, l.span.hi);
+                (a, b, c, d)
+            })
+            .collect();
         out.push((
             f.module,
             Located {
@@ -436,6 +468,8 @@ fn locate(
                 span: f.span,
                 labels: f.labels,
                 sensitive: f.sensitive,
+                code_hash,
+                label_at,
             },
         ));
     }

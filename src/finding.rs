@@ -49,6 +49,13 @@ pub struct Located {
     pub labels: Vec<Label>,
     #[serde(skip)]
     pub sensitive: bool,
+    /// FNV-1a of the flagged code and the message: the baseline's and
+    /// SARIF's fingerprint, computed while the file's text is at hand.
+    #[serde(skip)]
+    pub code_hash: u64,
+    /// Each label's (line, column, end line, end column).
+    #[serde(skip)]
+    pub label_at: Vec<(usize, usize, usize, usize)>,
 }
 
 /// A file that could not be checked as asked.

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
                 config: args.config.clone(),
                 threads: args.threads.unwrap_or(0),
                 fast_exit: true,
+                keep_sources: args.format == Format::Pretty,
             };
             let mut report = match check(&opts) {
                 Ok(r) => r,

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use crate::baseline;
 use crate::engine::Report;
 use crate::finding::Located;
-use crate::parse::line_col;
 use crate::rule::{registry, Meta, Severity};
 
 const SCHEMA: &str =
@@ -99,26 +98,24 @@ fn region(start: (usize, usize), end: (usize, usize)) -> Value {
     })
 }
 
-fn result(f: &Located, rule_index: Option<usize>, source: Option<&str>) -> Value {
-    let fp = baseline::fingerprint(f, source);
-    let related: Vec<Value> = source
-        .map(|src| {
-            f.labels
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    json!({
-                        "id": i,
-                        "message": { "text": l.message },
-                        "physicalLocation": {
-                            "artifactLocation": artifact(&f.file),
-                            "region": region(line_col(src, l.span.lo), line_col(src, l.span.hi)),
-                        },
-                    })
-                })
-                .collect()
+fn result(f: &Located, rule_index: Option<usize>) -> Value {
+    let fp = baseline::fingerprint(f);
+    let related: Vec<Value> = f
+        .labels
+        .iter()
+        .zip(&f.label_at)
+        .enumerate()
+        .map(|(i, (l, &(line, col, end_line, end_col)))| {
+            json!({
+                "id": i,
+                "message": { "text": l.message },
+                "physicalLocation": {
+                    "artifactLocation": artifact(&f.file),
+                    "region": region((line, col), (end_line, end_col)),
+                },
+            })
         })
-        .unwrap_or_default();
+        .collect();
     let mut location = json!({
         "physicalLocation": {
             "artifactLocation": artifact(&f.file),
@@ -157,8 +154,7 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|f| {
             let ix = metas.iter().position(|m| m.id == f.rule);
-            let source = report.sources.get(&f.file).map(String::as_str);
-            result(f, ix, source)
+            result(f, ix)
         })
         .collect();
     let notifications: Vec<Value> = report

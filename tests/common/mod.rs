@@ -18,6 +18,7 @@ pub fn run(paths: &[PathBuf]) -> Report {
         config: None,
         threads: 2,
         fast_exit: false,
+        keep_sources: true,
     };
     match check(&opts) {
         Ok(r) => r,
