@@ -52,8 +52,8 @@ pub struct Report {
 #[derive(Debug)]
 pub struct UsageError(pub String);
 
-pub fn check(opts: &Options) -> Result<Report, UsageError> {
-    let start = Instant::now();
+/// The projects to check and the worker pool, as `check` and the floor share them.
+fn start(opts: &Options) -> Result<(Vec<Target>, rayon::ThreadPool), UsageError> {
     let targets = walk::targets(&opts.paths)
         .map_err(|e| UsageError(format!("{}: {}", e.path.display(), e.message)))?;
     // swc parses and drops trees recursively: give workers room for deeply
@@ -63,6 +63,12 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
         .stack_size(WORKER_STACK)
         .build()
         .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
+    Ok((targets, pool))
+}
+
+pub fn check(opts: &Options) -> Result<Report, UsageError> {
+    let start_time = Instant::now();
+    let (targets, pool) = start(opts)?;
     let mut report = Report::default();
     for target in &targets {
         let config =
@@ -79,7 +85,7 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
     report
         .errors
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-    report.elapsed = start.elapsed();
+    report.elapsed = start_time.elapsed();
     Ok(report)
 }
 
@@ -95,13 +101,7 @@ pub struct FloorTally {
 /// walk them, then read and parse every file on the same worker pool, and
 /// drop the trees. The benchmark measures `check` against this.
 pub fn parse_only(opts: &Options) -> Result<FloorTally, UsageError> {
-    let targets = walk::targets(&opts.paths)
-        .map_err(|e| UsageError(format!("{}: {}", e.path.display(), e.message)))?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .stack_size(WORKER_STACK)
-        .build()
-        .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
+    let (targets, pool) = start(opts)?;
     let mut tally = FloorTally::default();
     for target in &targets {
         let (files, _) = walk::files(&target.root);

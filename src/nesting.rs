@@ -40,15 +40,7 @@ pub fn too_deep(src: &str) -> Option<usize> {
                 continue;
             }
             b'`' => {
-                match skip_template(b, i + 1) {
-                    // Entered `${`: an expression level inside the template.
-                    Some(j) => {
-                        stack.push((chain, true));
-                        chain = 0;
-                        i = j;
-                    }
-                    None => i = template_end(b, i + 1),
-                }
+                i = template_text(b, i + 1, &mut stack, &mut chain);
                 continue;
             }
             b'(' | b'[' | b'{' => {
@@ -59,15 +51,8 @@ pub fn too_deep(src: &str) -> Option<usize> {
                 let (outer, in_template) = stack.pop().unwrap_or((0, false));
                 chain = outer;
                 if c == b'}' && in_template {
-                    // Back in template text: skip to its end or the next `${`.
-                    match skip_template(b, i + 1) {
-                        Some(j) => {
-                            stack.push((chain, true));
-                            chain = 0;
-                            i = j;
-                        }
-                        None => i = template_end(b, i + 1),
-                    }
+                    // Back in template text.
+                    i = template_text(b, i + 1, &mut stack, &mut chain);
                     continue;
                 }
             }
@@ -87,6 +72,24 @@ pub fn too_deep(src: &str) -> Option<usize> {
         i += 1;
     }
     (stack.len() + chain > LIMIT).then_some(b.len())
+}
+
+/// In template text at `start`: skips to its end, or enters the next `${`
+/// as one more expression level. Returns where scanning resumes.
+fn template_text(
+    b: &[u8],
+    start: usize,
+    stack: &mut Vec<(usize, bool)>,
+    chain: &mut usize,
+) -> usize {
+    match skip_template(b, start) {
+        Some(j) => {
+            stack.push((*chain, true));
+            *chain = 0;
+            j
+        }
+        None => template_end(b, start),
+    }
 }
 
 fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {

@@ -10,6 +10,10 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::OPEN;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,15 +21,6 @@ use std::process::Command;
 use yaml_rust2::{Yaml, YamlLoader};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-const OPEN: &str = r#"import { mutation } from "./_generated/server";
-export const wipe = mutation({
-  args: {},
-  handler: async (ctx) => {
-    for (const doc of await ctx.db.query("notes").collect()) await ctx.db.delete(doc._id);
-  },
-});
-"#;
 
 fn action() -> Yaml {
     let text = std::fs::read_to_string(Path::new(ROOT).join("action.yml")).unwrap();

@@ -6,17 +6,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::OPEN;
+
 use std::path::Path;
 use std::process::{Command, Output};
-
-const OPEN: &str = r#"import { mutation } from "./_generated/server";
-export const wipe = mutation({
-  args: {},
-  handler: async (ctx) => {
-    for (const doc of await ctx.db.query("notes").collect()) await ctx.db.delete(doc._id);
-  },
-});
-"#;
 
 const CLOSED: &str = r#"import { query } from "./_generated/server";
 export const mine = query({

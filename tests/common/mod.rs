@@ -12,6 +12,16 @@ use std::path::{Path, PathBuf};
 use convex_audit::output::{json, pretty};
 use convex_audit::{check, Options, Report};
 
+/// A public mutation that deletes every note, with no check at all.
+pub const OPEN: &str = r#"import { mutation } from "./_generated/server";
+export const wipe = mutation({
+  args: {},
+  handler: async (ctx) => {
+    for (const doc of await ctx.db.query("notes").collect()) await ctx.db.delete(doc._id);
+  },
+});
+"#;
+
 pub fn run(paths: &[PathBuf]) -> Report {
     let opts = Options {
         paths: paths.to_vec(),
