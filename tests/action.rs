@@ -230,6 +230,13 @@ fn installed() -> PathBuf {
         .to_path_buf()
 }
 
+/// Runs the action on `dir` with this build's binary already on PATH.
+fn run_installed(dir: &Path, inputs: &[(&str, &str)]) -> Run {
+    let mut r = Runner::new(dir, dir, inputs);
+    r.path.push(installed());
+    r.run()
+}
+
 fn project(open: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("app/convex")).unwrap();
@@ -297,9 +304,7 @@ fn the_readme_workflow_uses_declared_inputs() {
 #[test]
 fn findings_fail_the_job_with_annotations() {
     let dir = project(true);
-    let mut r = Runner::new(dir.path(), dir.path(), &[("working-directory", "app")]);
-    r.path.push(installed());
-    let run = r.run();
+    let run = run_installed(dir.path(), &[("working-directory", "app")]);
     assert!(run.log.contains("using "), "{}", run.log);
     assert!(
         run.log
@@ -318,19 +323,14 @@ fn findings_fail_the_job_with_annotations() {
 #[test]
 fn a_clean_project_passes_and_fail_on_never_passes_anything() {
     let dir = project(false);
-    let mut r = Runner::new(dir.path(), dir.path(), &[("working-directory", "app")]);
-    r.path.push(installed());
-    let run = r.run();
+    let run = run_installed(dir.path(), &[("working-directory", "app")]);
     assert_eq!(run.statuses.last().unwrap().1, 0, "{}", run.log);
 
     let dir = project(true);
-    let mut r = Runner::new(
-        dir.path(),
+    let run = run_installed(
         dir.path(),
         &[("working-directory", "app"), ("fail-on", "never")],
     );
-    r.path.push(installed());
-    let run = r.run();
     assert_eq!(run.statuses.last().unwrap().1, 0, "{}", run.log);
     assert!(run.log.contains("::error file=convex/notes.ts"));
 }
@@ -338,8 +338,7 @@ fn a_clean_project_passes_and_fail_on_never_passes_anything() {
 #[test]
 fn sarif_is_written_and_handed_to_the_upload() {
     let dir = project(true);
-    let mut r = Runner::new(
-        dir.path(),
+    let run = run_installed(
         dir.path(),
         &[
             ("working-directory", "app"),
@@ -347,8 +346,6 @@ fn sarif_is_written_and_handed_to_the_upload() {
             ("paths", "convex"),
         ],
     );
-    r.path.push(installed());
-    let run = r.run();
     assert_eq!(run.used.len(), 1, "{}", run.log);
     let (uses, with) = &run.used[0];
     assert!(uses.starts_with("github/codeql-action/upload-sarif@"));
@@ -370,8 +367,7 @@ fn sarif_is_written_and_handed_to_the_upload() {
 #[test]
 fn a_usage_error_uploads_nothing_and_fails() {
     let dir = project(true);
-    let mut r = Runner::new(
-        dir.path(),
+    let run = run_installed(
         dir.path(),
         &[
             ("working-directory", "app"),
@@ -379,8 +375,6 @@ fn a_usage_error_uploads_nothing_and_fails() {
             ("paths", "nope"),
         ],
     );
-    r.path.push(installed());
-    let run = r.run();
     assert!(run.used.is_empty());
     assert_eq!(run.outputs["run"]["exit-code"], "2");
     assert_eq!(run.statuses.last().unwrap().1, 2);

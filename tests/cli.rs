@@ -40,6 +40,17 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Checks `dir/convex`, expecting a configuration error: exit 2, its stderr.
+fn config_error(dir: &Path) -> String {
+    let o = bin()
+        .args(["check", "convex"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
@@ -539,13 +550,7 @@ fn config_levels_public_functions_excludes_and_errors() {
         "convex-audit.toml",
         "[rules]\nmissing-auht = \"off\"\n",
     );
-    let o = bin()
-        .args(["check", "convex"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = config_error(dir.path());
     assert!(
         err.contains(
             "convex-audit.toml:2: unknown rule `missing-auht` (did you mean `missing-auth`?)"
@@ -668,13 +673,7 @@ export const list = query({
         "convex-audit.toml",
         "[ownership]\nfield = [\"landlordId\"]\n",
     );
-    let o = bin()
-        .args(["check", "convex"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = config_error(dir.path());
     assert!(err.contains("convex-audit.toml:2"), "{err}");
     assert!(err.contains("fields"), "{err}");
 }
