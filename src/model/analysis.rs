@@ -176,6 +176,11 @@ enum Slot {
 pub struct Analysis<'p> {
     pub project: &'p Project,
     summaries: RefCell<HashMap<(ModIx, FnIx), Slot>>,
+    /// Handlers evaluated as endpoints, and what rules asked of them: several
+    /// rules ask the same questions of every handler.
+    endpoints: RefCell<HashMap<(ModIx, FnIx, bool), Rc<Summary>>>,
+    callers_checked: RefCell<HashMap<(ModIx, FnIx), bool>>,
+    unchecked: RefCell<HashMap<(ModIx, FnIx), Rc<[Unchecked]>>>,
     known: Known,
 }
 
@@ -203,6 +208,9 @@ impl<'p> Analysis<'p> {
         Analysis {
             project,
             summaries: RefCell::new(HashMap::new()),
+            endpoints: RefCell::new(HashMap::new()),
+            callers_checked: RefCell::new(HashMap::new()),
+            unchecked: RefCell::new(HashMap::new()),
             known,
         }
     }
@@ -437,6 +445,9 @@ impl<'p> Analysis<'p> {
     /// The first side effect of a handler reachable before any rate limit
     /// (`limited`: the builder's customisation already limits).
     pub fn unlimited_effect(&self, m: ModIx, ix: FnIx, limited: bool) -> Option<Event> {
+        if !limited {
+            return self.endpoint(m, ix, false).unlimited_effect.clone();
+        }
         let body = self.body(m, ix)?;
         let mut eval = FnEval::new(self, m, body);
         eval.start_limited = limited;
@@ -444,11 +455,17 @@ impl<'p> Analysis<'p> {
     }
 
     /// Evaluates a handler as an endpoint, starting authenticated or not.
-    pub fn endpoint(&self, m: ModIx, ix: FnIx, authenticated: bool) -> Summary {
-        match self.body(m, ix) {
+    pub fn endpoint(&self, m: ModIx, ix: FnIx, authenticated: bool) -> Rc<Summary> {
+        let key = (m, ix, authenticated);
+        if let Some(s) = self.endpoints.borrow().get(&key) {
+            return s.clone();
+        }
+        let summary = Rc::new(match self.body(m, ix) {
             Some(body) => FnEval::new(self, m, body).summarise(authenticated),
             None => Summary::default(),
-        }
+        });
+        self.endpoints.borrow_mut().insert(key, summary.clone());
+        summary
     }
 
     /// A client-callable function that checks its caller but leaves access to
@@ -470,17 +487,22 @@ impl<'p> Analysis<'p> {
         let Some((m, ix)) = f.handler else {
             return true;
         };
-        let Some(body) = self.body(m, ix) else {
-            return true;
-        };
-        if self.endpoint(m, ix, false).authenticates_somewhere {
-            return true;
+        if let Some(&known) = self.callers_checked.borrow().get(&(m, ix)) {
+            return known;
         }
-        let mut eval = FnEval::new(self, m, body);
-        (0..body.calls.len() as CallIx).any(|c| {
-            let fx = eval.fx(c);
-            fx.identity || fx.guarantee || fx.verifier
-        })
+        let checks = match self.body(m, ix) {
+            None => true,
+            Some(_) if self.endpoint(m, ix, false).authenticates_somewhere => true,
+            Some(body) => {
+                let mut eval = FnEval::new(self, m, body);
+                (0..body.calls.len() as CallIx).any(|c| {
+                    let fx = eval.fx(c);
+                    fx.identity || fx.guarantee || fx.verifier
+                })
+            }
+        };
+        self.callers_checked.borrow_mut().insert((m, ix), checks);
+        checks
     }
 
     /// Does a helper compare the caller with a constant (`user.role === "admin"`),
@@ -635,11 +657,16 @@ impl<'p> Analysis<'p> {
     }
 
     /// Identities fetched in a body whose null case is never handled.
-    pub fn unchecked(&self, m: ModIx, ix: FnIx) -> Vec<Unchecked> {
-        match self.body(m, ix) {
-            Some(body) => FnEval::new(self, m, body).unchecked(),
-            None => Vec::new(),
+    pub fn unchecked(&self, m: ModIx, ix: FnIx) -> Rc<[Unchecked]> {
+        if let Some(found) = self.unchecked.borrow().get(&(m, ix)) {
+            return found.clone();
         }
+        let found: Rc<[Unchecked]> = match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).unchecked().into(),
+            None => Rc::new([]),
+        };
+        self.unchecked.borrow_mut().insert((m, ix), found.clone());
+        found
     }
 }
 

@@ -20,7 +20,7 @@ impl Rule for UncheckedIdentity {
     fn run(&self, cx: &mut Context<'_, '_>) {
         for (m, module) in cx.modules() {
             for ix in 0..module.facts.fns.len() as u32 {
-                for u in cx.analysis.unchecked(m, ix) {
+                for u in cx.analysis.unchecked(m, ix).iter() {
                     let function = cx.function_of(m, ix).map(|f| f.id.clone());
                     let source = &u.source;
                     let (message, mut labels) = if u.discarded {
