@@ -173,14 +173,17 @@ enum Slot {
     Done(Rc<Summary>),
 }
 
+/// Per-body results, by (module, function).
+type Memo<T> = HashMap<(ModIx, FnIx), T>;
+
 pub struct Analysis<'p> {
     pub project: &'p Project,
     summaries: RefCell<HashMap<(ModIx, FnIx), Slot>>,
     /// Handlers evaluated as endpoints, and what rules asked of them: several
     /// rules ask the same questions of every handler.
     endpoints: RefCell<HashMap<(ModIx, FnIx, bool), Rc<Summary>>>,
-    callers_checked: RefCell<HashMap<(ModIx, FnIx), bool>>,
-    unchecked: RefCell<HashMap<(ModIx, FnIx), Rc<[Unchecked]>>>,
+    callers_checked: RefCell<Memo<bool>>,
+    unchecked: RefCell<Memo<Rc<[Unchecked]>>>,
     known: Known,
 }
 
