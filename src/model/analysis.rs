@@ -33,7 +33,7 @@ pub struct ConvexFn {
     /// `POST /stripe` when reached through an HTTP route.
     pub route: Option<String>,
     /// The `args` validators (None: legacy form, or no `args` key).
-    pub args: Option<Args>,
+    pub args: Option<std::sync::Arc<Args>>,
 }
 
 impl ConvexFn {

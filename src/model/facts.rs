@@ -62,7 +62,7 @@ pub struct Registration {
     pub builder_span: Sp,
     pub handler: Option<FnRef>,
     /// The `args` validators; None for the legacy form or an object without `args`.
-    pub args: Option<Args>,
+    pub args: Option<std::sync::Arc<Args>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -398,7 +398,7 @@ impl ModuleLowerer {
                         name_span,
                         builder_span: sp(callee.span()),
                         handler,
-                        args,
+                        args: args.map(std::sync::Arc::new),
                     };
                     self.facts.registrations.push(reg);
                     return Top::Reg(self.facts.registrations.len() - 1);
