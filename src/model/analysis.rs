@@ -184,6 +184,12 @@ pub struct Analysis<'p> {
     endpoints: RefCell<HashMap<(ModIx, FnIx, bool), Rc<Summary>>>,
     callers_checked: RefCell<Memo<bool>>,
     unchecked: RefCell<Memo<Rc<[Unchecked]>>>,
+    /// What each call does, shared by the evaluations of one body: keyed by
+    /// the body's address, the call, and `params_are_identities`.
+    call_fx: RefCell<HashMap<(usize, CallIx, bool), Rc<CallFx>>>,
+    /// Helper summaries being computed: while one is, a call's effect may
+    /// reflect an unfinished summary (a cycle), so it is not shared.
+    summarising: std::cell::Cell<u32>,
     known: Known,
 }
 
@@ -214,6 +220,8 @@ impl<'p> Analysis<'p> {
             endpoints: RefCell::new(HashMap::new()),
             callers_checked: RefCell::new(HashMap::new()),
             unchecked: RefCell::new(HashMap::new()),
+            call_fx: RefCell::new(HashMap::new()),
+            summarising: std::cell::Cell::new(0),
             known,
         }
     }
@@ -266,6 +274,7 @@ impl<'p> Analysis<'p> {
         self.summaries
             .borrow_mut()
             .insert((m, ix), Slot::InProgress);
+        self.summarising.set(self.summarising.get() + 1);
         let summary = match self.body(m, ix) {
             Some(body) => {
                 let mut s = FnEval::new(self, m, body).summarise(false);
@@ -278,6 +287,7 @@ impl<'p> Analysis<'p> {
             }
             None => Rc::new(Summary::default()),
         };
+        self.summarising.set(self.summarising.get() - 1);
         self.summaries
             .borrow_mut()
             .insert((m, ix), Slot::Done(summary.clone()));
@@ -961,7 +971,22 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if let Some(Some(fx)) = self.fx.get(ix as usize) {
             return fx.clone();
         }
-        let fx = Rc::new(self.classify(ix));
+        let key = (
+            std::ptr::from_ref(self.f) as usize,
+            ix,
+            self.params_are_identities,
+        );
+        let shared = self.an.call_fx.borrow().get(&key).cloned();
+        let fx = match shared {
+            Some(fx) => fx,
+            None => {
+                let fx = Rc::new(self.classify(ix));
+                if self.an.summarising.get() == 0 {
+                    self.an.call_fx.borrow_mut().insert(key, fx.clone());
+                }
+                fx
+            }
+        };
         if let Some(slot) = self.fx.get_mut(ix as usize) {
             *slot = Some(fx.clone());
         }
