@@ -190,6 +190,9 @@ pub struct Analysis<'p> {
     /// Helper summaries being computed: while one is, a call's effect may
     /// reflect an unfinished summary (a cycle), so it is not shared.
     summarising: std::cell::Cell<u32>,
+    /// Names resolved across modules, by (module, name): the same imports are
+    /// looked up for every call.
+    resolved: RefCell<HashMap<(ModIx, Atom), Target>>,
     known: Known,
 }
 
@@ -222,6 +225,7 @@ impl<'p> Analysis<'p> {
             unchecked: RefCell::new(HashMap::new()),
             call_fx: RefCell::new(HashMap::new()),
             summarising: std::cell::Cell::new(0),
+            resolved: RefCell::new(HashMap::new()),
             known,
         }
     }
@@ -245,7 +249,7 @@ impl<'p> Analysis<'p> {
         if name.is_some_and(|n| list.iter().any(|k| k == n)) {
             return true;
         }
-        let Target::Fn(tm, tix) = self.project.call_target(m, call) else {
+        let Target::Fn(tm, tix) = self.call_target(m, call) else {
             return false;
         };
         let Some(module) = self.project.module(tm) else {
@@ -257,6 +261,29 @@ impl<'p> Analysis<'p> {
                     .iter()
                     .any(|k| *k == format!("{}:{exported}", module.id))
         })
+    }
+
+    /// `Project::resolve_name`, memoised.
+    pub fn resolve(&self, m: ModIx, name: &Atom) -> Target {
+        let key = (m, name.clone());
+        if let Some(t) = self.resolved.borrow().get(&key) {
+            return t.clone();
+        }
+        let t = self.project.resolve_name(m, name);
+        self.resolved.borrow_mut().insert(key, t.clone());
+        t
+    }
+
+    /// `Project::call_target`, through the memo.
+    pub fn call_target(&self, m: ModIx, call: &CallSite) -> Target {
+        match &call.callee {
+            Callee::Name(n) => self.resolve(m, n),
+            Callee::Member(root, path) => {
+                let base = self.resolve(m, root);
+                self.project.resolve_path(base, path, 0)
+            }
+            _ => Target::Unknown,
+        }
     }
 
     pub fn body(&self, m: ModIx, ix: FnIx) -> Option<&'p FnBody> {
@@ -438,10 +465,7 @@ impl<'p> Analysis<'p> {
             return false;
         };
         body.calls.iter().any(|c| match &c.callee {
-            Callee::Name(n) => matches!(
-                self.project.resolve_name(m, n),
-                Target::Lib(LibItem::RowLevelSecurity)
-            ),
+            Callee::Name(n) => matches!(self.resolve(m, n), Target::Lib(LibItem::RowLevelSecurity)),
             _ => false,
         })
     }
@@ -564,7 +588,7 @@ impl<'p> Analysis<'p> {
             let Some(call) = body.call(cix) else {
                 continue;
             };
-            if let Target::Fn(tm, tix) = self.project.call_target(m, call) {
+            if let Target::Fn(tm, tix) = self.call_target(m, call) {
                 if self.is_param_predicate(tm, tix)
                     && call.name_args.iter().any(|n| eval.is_caller_name(n))
                 {
@@ -591,7 +615,7 @@ impl<'p> Analysis<'p> {
             return true;
         }
         body.calls.iter().any(|call| {
-            matches!(self.project.call_target(m, call),
+            matches!(self.call_target(m, call),
                 Target::Fn(tm, tix) if self.checks_role_depth(tm, tix, false, depth + 1))
         })
     }
@@ -1058,7 +1082,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             Callee::Name(n) => {
                 fx.source = format!("{n}()");
-                let target = project.resolve_name(self.m, n);
+                let target = self.an.resolve(self.m, n);
                 self.target_fx(&target, call, &mut fx, &[]);
                 if matches!(target, Target::Unknown) {
                     match n.as_str() {
@@ -1078,7 +1102,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 } else if let Some(made) = self.local_made(root) {
                     self.made_method(&made, path, call, &mut fx);
                 } else {
-                    let base = project.resolve_name(self.m, root);
+                    let base = self.an.resolve(self.m, root);
                     match base {
                         Target::Made(maker) => self.made_method(&maker, path, call, &mut fx),
                         Target::Namespace(_) | Target::Object(..) => {
@@ -1257,7 +1281,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
     fn call_maker(&self, ix: CallIx) -> Option<Target> {
         let call = self.f.call(ix)?;
         let target = match &call.callee {
-            Callee::Name(n) => self.an.project.resolve_name(self.m, n),
+            Callee::Name(n) => self.an.resolve(self.m, n),
             _ => return None,
         };
         match target {
@@ -1598,14 +1622,14 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     fn calls_project_function(&self, call: &CallSite) -> bool {
-        matches!(self.an.project.call_target(self.m, call), Target::Fn(..))
+        matches!(self.an.call_target(self.m, call), Target::Fn(..))
     }
 
     fn calls_role_check(&self, call: &CallSite) -> bool {
         if self.an.known_as(&self.an.known.roles, self.m, call) {
             return true;
         }
-        match self.an.project.call_target(self.m, call) {
+        match self.an.call_target(self.m, call) {
             Target::Fn(m, ix) => self.an.checks_role(m, ix),
             _ => false,
         }
