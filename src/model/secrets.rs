@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
+use swc_atoms::Atom;
 use swc_ecma_ast::{AssignExpr, AssignTarget, KeyValueProp, Module, Pat, Str, Tpl, VarDeclarator};
 use swc_ecma_visit::{Visit, VisitWith};
 
@@ -65,13 +66,14 @@ pub fn collect(module: &Module) -> Vec<SecretLit> {
 }
 
 struct Collector {
-    /// The name the current value is being assigned to.
-    name: Option<String>,
+    /// The name the current value is being assigned to (an atom: most
+    /// values are not secrets, and copying every name would cost more).
+    name: Option<Atom>,
     out: Vec<SecretLit>,
 }
 
 impl Collector {
-    fn with_name(&mut self, name: Option<String>, f: impl FnOnce(&mut Self)) {
+    fn with_name(&mut self, name: Option<Atom>, f: impl FnOnce(&mut Self)) {
         let saved = std::mem::replace(&mut self.name, name);
         f(self);
         self.name = saved;
@@ -102,7 +104,7 @@ impl Collector {
             self.out.push(SecretLit {
                 kind: "high-entropy string",
                 redacted: redact(value, ""),
-                name: Some(name.clone()),
+                name: Some(name.to_string()),
                 span,
             });
         }
@@ -112,7 +114,7 @@ impl Collector {
 impl Visit for Collector {
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
         let name = match &d.name {
-            Pat::Ident(i) => Some(i.id.sym.to_string()),
+            Pat::Ident(i) => Some(i.id.sym.clone()),
             _ => None,
         };
         self.with_name(name, |c| d.init.visit_with(c));
@@ -120,8 +122,8 @@ impl Visit for Collector {
 
     fn visit_key_value_prop(&mut self, kv: &KeyValueProp) {
         let name = match &kv.key {
-            swc_ecma_ast::PropName::Ident(i) => Some(i.sym.to_string()),
-            swc_ecma_ast::PropName::Str(s) => Some(s.value.to_string_lossy().into_owned()),
+            swc_ecma_ast::PropName::Ident(i) => Some(i.sym.clone()),
+            swc_ecma_ast::PropName::Str(s) => Some(Atom::from(s.value.to_string_lossy())),
             _ => None,
         };
         self.with_name(name, |c| kv.value.visit_with(c));
@@ -130,10 +132,10 @@ impl Visit for Collector {
     fn visit_assign_expr(&mut self, a: &AssignExpr) {
         let name = match &a.left {
             AssignTarget::Simple(swc_ecma_ast::SimpleAssignTarget::Ident(i)) => {
-                Some(i.id.sym.to_string())
+                Some(i.id.sym.clone())
             }
             AssignTarget::Simple(swc_ecma_ast::SimpleAssignTarget::Member(m)) => match &m.prop {
-                swc_ecma_ast::MemberProp::Ident(p) => Some(p.sym.to_string()),
+                swc_ecma_ast::MemberProp::Ident(p) => Some(p.sym.clone()),
                 _ => None,
             },
             _ => None,
