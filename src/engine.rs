@@ -1,6 +1,8 @@
 //! files -> parallel read, parse and lower -> project -> rules -> sorted report.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -411,7 +413,7 @@ fn locate(
     keep: bool,
 ) -> Vec<(ModIx, Located)> {
     let mut out = Vec::with_capacity(findings.len());
-    let mut lines: HashMap<ModIx, parse::Lines> = HashMap::new();
+    let mut lines: HashMap<ModIx, parse::Lines> = HashMap::default();
     // File by file, so that unless the texts are kept only one is held.
     findings.sort_by_key(|f| f.module);
     let mut previous: Option<ModIx> = None;

@@ -1,6 +1,6 @@
 //! The rule interface, rule metadata, and the registry.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -145,7 +145,7 @@ pub struct Scope<'a> {
 
 /// Which Convex function each handler body belongs to.
 pub fn handler_index(functions: &[ConvexFn]) -> HashMap<(ModIx, u32), usize> {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for (i, f) in functions.iter().enumerate() {
         if let Some(h) = f.handler {
             map.entry(h).or_insert(i);
@@ -156,7 +156,7 @@ pub fn handler_index(functions: &[ConvexFn]) -> HashMap<(ModIx, u32), usize> {
 
 /// Convex functions by id (`module:export`).
 pub fn id_index(functions: &[ConvexFn]) -> HashMap<&str, usize> {
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for (i, f) in functions.iter().enumerate() {
         map.entry(f.id.as_str()).or_insert(i);
     }

@@ -3,8 +3,8 @@
 //! path. Helper summaries are computed on demand and memoised, so each body is
 //! evaluated once; a call cycle sees the conservative "proves nothing" summary.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use swc_atoms::Atom;
@@ -219,13 +219,13 @@ impl<'p> Analysis<'p> {
     pub fn with_known(project: &'p Project, known: Known) -> Self {
         Analysis {
             project,
-            summaries: RefCell::new(HashMap::new()),
-            endpoints: RefCell::new(HashMap::new()),
-            callers_checked: RefCell::new(HashMap::new()),
-            unchecked: RefCell::new(HashMap::new()),
-            call_fx: RefCell::new(HashMap::new()),
+            summaries: RefCell::new(HashMap::default()),
+            endpoints: RefCell::new(HashMap::default()),
+            callers_checked: RefCell::new(HashMap::default()),
+            unchecked: RefCell::new(HashMap::default()),
+            call_fx: RefCell::new(HashMap::default()),
             summarising: std::cell::Cell::new(0),
-            resolved: RefCell::new(HashMap::new()),
+            resolved: RefCell::new(HashMap::default()),
             known,
         }
     }
@@ -806,7 +806,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             leaks: Vec::new(),
             returns: Vec::new(),
             returns_secret: false,
-            witness_memo: HashMap::new(),
+            witness_memo: HashMap::default(),
             params_are_identities: false,
             ever_authed: false,
             returns_env: None,

@@ -1,7 +1,7 @@
 //! The project: every module's facts, and name resolution across modules
 //! (relative imports, re-exports, namespaces, objects of methods).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
 use swc_atoms::Atom;
