@@ -98,12 +98,7 @@ pub struct Lines(Vec<usize>);
 impl Lines {
     pub fn new(src: &str) -> Lines {
         let mut starts = vec![0];
-        starts.extend(
-            src.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
         Lines(starts)
     }
 
@@ -123,14 +118,9 @@ impl Lines {
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(src: &str, offset: u32) -> (usize, usize) {
     let offset = (offset as usize).min(src.len());
-    let mut line = 1;
-    let mut line_start = 0;
-    for (i, b) in src.bytes().enumerate().take(offset) {
-        if b == b'\n' {
-            line += 1;
-            line_start = i + 1;
-        }
-    }
+    let before = src.as_bytes().get(..offset).unwrap_or_default();
+    let line = 1 + memchr::memchr_iter(b'\n', before).count();
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
     let col = src
         .get(line_start..offset)
         .map_or(offset - line_start, |s| s.chars().count())
