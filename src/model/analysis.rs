@@ -881,7 +881,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
                 st
             }
-            Node::If { cond, then, els } => {
+            Node::If(i) => {
+                let If { cond, then, els } = &**i;
                 let t = self.refine(st, cond, true);
                 let e = self.refine(st, cond, false);
                 let t = self.eval(then, t, nested);
@@ -920,11 +921,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let after = self.eval(body, st, nested);
                 join(st, after)
             }
-            Node::Try {
-                body,
-                handler,
-                finalizer,
-            } => {
+            Node::Try(t) => {
+                let Try {
+                    body,
+                    handler,
+                    finalizer,
+                } = &**t;
                 let b = self.eval(body, st, nested);
                 // The handler may run after any prefix of the body: start from the entry.
                 let mut out = match handler {
@@ -2252,7 +2254,8 @@ fn body_conds(f: &FnBody) -> Vec<&Cond> {
 fn collect_conds<'n>(node: &'n Node, out: &mut Vec<&'n Cond>) {
     match node {
         Node::Seq(nodes) => nodes.iter().for_each(|n| collect_conds(n, out)),
-        Node::If { cond, then, els } => {
+        Node::If(i) => {
+            let If { cond, then, els } = &**i;
             out.push(cond);
             collect_conds(then, out);
             collect_conds(els, out);
@@ -2263,11 +2266,12 @@ fn collect_conds<'n>(node: &'n Node, out: &mut Vec<&'n Cond>) {
             }
         }
         Node::Loop(b) | Node::Nested(b) => collect_conds(b, out),
-        Node::Try {
-            body,
-            handler,
-            finalizer,
-        } => {
+        Node::Try(t) => {
+            let Try {
+                body,
+                handler,
+                finalizer,
+            } = &**t;
             collect_conds(body, out);
             if let Some(h) = handler {
                 collect_conds(h, out);
@@ -2333,7 +2337,8 @@ fn walk_failure<'n>(
                 walk_failure(n, failing, returns, calls);
             }
         }
-        Node::If { cond, then, els } => {
+        Node::If(i) => {
+            let If { cond, then, els } = &**i;
             walk_failure(
                 then,
                 failing || means_failure(cond, true, 0),
@@ -2355,11 +2360,12 @@ fn walk_failure<'n>(
             let mut ignored = Vec::new();
             walk_failure(b, failing, &mut ignored, calls);
         }
-        Node::Try {
-            body,
-            handler,
-            finalizer,
-        } => {
+        Node::Try(t) => {
+            let Try {
+                body,
+                handler,
+                finalizer,
+            } = &**t;
             walk_failure(body, failing, returns, calls);
             if let Some(h) = handler {
                 walk_failure(h, true, returns, calls);
@@ -2396,17 +2402,19 @@ fn means_failure(cond: &Cond, truth: bool, depth: u32) -> bool {
 fn collect_returns<'n>(node: &'n Node, out: &mut Vec<&'n Val>) {
     match node {
         Node::Seq(nodes) => nodes.iter().for_each(|n| collect_returns(n, out)),
-        Node::If { then, els, .. } => {
+        Node::If(i) => {
+            let If { then, els, .. } = &**i;
             collect_returns(then, out);
             collect_returns(els, out);
         }
         Node::Return(Some(v)) => out.push(v),
         Node::Loop(b) => collect_returns(b, out),
-        Node::Try {
-            body,
-            handler,
-            finalizer,
-        } => {
+        Node::Try(t) => {
+            let Try {
+                body,
+                handler,
+                finalizer,
+            } = &**t;
             collect_returns(body, out);
             if let Some(h) = handler {
                 collect_returns(h, out);

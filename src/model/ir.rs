@@ -23,25 +23,34 @@ pub type FnIx = u32;
 /// a loop body may run zero or more times, a callback runs in place but its
 /// `return`s do not leave the enclosing function.
 #[derive(Debug, Clone)]
+///
+/// Every variant is at most one pointer (16 bytes a node): a body holds
+/// one node per statement and call, and the model holds every body.
 pub enum Node {
-    Seq(Vec<Node>),
-    If {
-        cond: Box<Cond>,
-        then: Box<Node>,
-        els: Box<Node>,
-    },
+    Seq(ThinVec<Node>),
+    If(Box<If>),
     /// A call is evaluated here (its effect, its guarantee).
     Call(CallIx),
     Return(Option<Box<Val>>),
     Throw,
     Loop(Box<Node>),
-    Try {
-        body: Box<Node>,
-        handler: Option<Box<Node>>,
-        finalizer: Option<Box<Node>>,
-    },
+    Try(Box<Try>),
     /// A nested function body (callback) evaluated in place.
     Nested(Box<Node>),
+}
+
+#[derive(Debug, Clone)]
+pub struct If {
+    pub cond: Cond,
+    pub then: Node,
+    pub els: Node,
+}
+
+#[derive(Debug, Clone)]
+pub struct Try {
+    pub body: Node,
+    pub handler: Option<Node>,
+    pub finalizer: Option<Node>,
 }
 
 /// What an expression is, as far as authentication cares.

@@ -13,8 +13,8 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head, Node, ResultUse,
-    Sp, Use, UseKind, Val,
+    CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head, If as IrIf, Node,
+    ResultUse, Sp, Try as IrTry, Use, UseKind, Val,
 };
 
 /// Statements and expressions nested deeper than this are not lowered (the
@@ -906,7 +906,7 @@ impl BodyLowerer {
         match body {
             ArrowFunctionBody::FunctionBody(b) => self.stmts(&b.stmts),
             ArrowFunctionBody::Expr(e) => {
-                let mut out = Vec::new();
+                let mut out = ThinVec::new();
                 let v = self.expr(e, ResultUse::Handled, &mut out);
                 self.returned(Some(&v));
                 out.push(Node::Return(Some(Box::new(v))));
@@ -926,7 +926,7 @@ impl BodyLowerer {
     }
 
     fn stmts(&mut self, stmts: &[Stmt]) -> Node {
-        let mut out = Vec::new();
+        let mut out = ThinVec::new();
         for s in stmts {
             self.stmt(s, &mut out);
         }
@@ -934,12 +934,12 @@ impl BodyLowerer {
     }
 
     fn block(&mut self, s: &Stmt) -> Node {
-        let mut out = Vec::new();
+        let mut out = ThinVec::new();
         self.stmt(s, &mut out);
         Node::Seq(out)
     }
 
-    fn stmt(&mut self, s: &Stmt, out: &mut Vec<Node>) {
+    fn stmt(&mut self, s: &Stmt, out: &mut ThinVec<Node>) {
         if self.depth > MAX_DEPTH {
             self.out.too_deep.get_or_insert(sp(s.span()).lo);
             return;
@@ -949,7 +949,7 @@ impl BodyLowerer {
         self.depth -= 1;
     }
 
-    fn stmt_inner(&mut self, s: &Stmt, out: &mut Vec<Node>) {
+    fn stmt_inner(&mut self, s: &Stmt, out: &mut ThinVec<Node>) {
         match s {
             Stmt::Block(b) => out.push(self.stmts(&b.stmts)),
             Stmt::Expr(e) => {
@@ -971,35 +971,28 @@ impl BodyLowerer {
             }
             Stmt::If(i) => {
                 let cond = self.test(&i.test, out);
-                let then = Box::new(self.block(&i.cons));
-                let els = Box::new(match &i.alt {
+                let then = self.block(&i.cons);
+                let els = match &i.alt {
                     Some(alt) => self.block(alt),
-                    None => Node::Seq(Vec::new()),
-                });
-                out.push(Node::If {
-                    cond: Box::new(cond),
-                    then,
-                    els,
-                });
+                    None => Node::Seq(ThinVec::new()),
+                };
+                out.push(Node::If(Box::new(IrIf { cond, then, els })));
             }
             Stmt::Try(t) => {
-                let body = Box::new(self.stmts(&t.block.stmts));
+                let body = self.stmts(&t.block.stmts);
                 if let Some(Pat::Ident(p)) = t.handler.as_ref().and_then(|h| h.param.as_ref()) {
                     self.out.catch_params.push(p.id.sym.clone());
                 }
-                let handler = t
-                    .handler
-                    .as_ref()
-                    .map(|h| Box::new(self.stmts(&h.body.stmts)));
-                let finalizer = t.finalizer.as_ref().map(|f| Box::new(self.stmts(&f.stmts)));
-                out.push(Node::Try {
+                let handler = t.handler.as_ref().map(|h| self.stmts(&h.body.stmts));
+                let finalizer = t.finalizer.as_ref().map(|f| self.stmts(&f.stmts));
+                out.push(Node::Try(Box::new(IrTry {
                     body,
                     handler,
                     finalizer,
-                });
+                })));
             }
             Stmt::While(w) => {
-                let mut inner = Vec::new();
+                let mut inner = ThinVec::new();
                 self.test(&w.test, out);
                 self.stmt(&w.body, &mut inner);
                 out.push(Node::Loop(Box::new(Node::Seq(inner))));
@@ -1016,7 +1009,7 @@ impl BodyLowerer {
                     }
                     None => {}
                 }
-                let mut inner = Vec::new();
+                let mut inner = ThinVec::new();
                 if let Some(t) = &f.test {
                     self.test(t, &mut inner);
                 }
@@ -1028,13 +1021,13 @@ impl BodyLowerer {
             }
             Stmt::ForOf(f) => {
                 self.expr(&f.right, ResultUse::Other, out);
-                let mut inner = Vec::new();
+                let mut inner = ThinVec::new();
                 self.stmt(&f.body, &mut inner);
                 out.push(Node::Loop(Box::new(Node::Seq(inner))));
             }
             Stmt::ForIn(f) => {
                 self.expr(&f.right, ResultUse::Other, out);
-                let mut inner = Vec::new();
+                let mut inner = ThinVec::new();
                 self.stmt(&f.body, &mut inner);
                 out.push(Node::Loop(Box::new(Node::Seq(inner))));
             }
@@ -1046,11 +1039,11 @@ impl BodyLowerer {
                         self.expr(t, ResultUse::Handled, out);
                     }
                     let body = self.stmts(&case.cons);
-                    out.push(Node::If {
-                        cond: Box::new(Cond::Unknown),
-                        then: Box::new(body),
-                        els: Box::new(Node::Seq(Vec::new())),
-                    });
+                    out.push(Node::If(Box::new(IrIf {
+                        cond: Cond::Unknown,
+                        then: body,
+                        els: Node::Seq(ThinVec::new()),
+                    })));
                 }
             }
             Stmt::Labeled(l) => self.stmt(&l.body, out),
@@ -1062,7 +1055,7 @@ impl BodyLowerer {
         }
     }
 
-    fn var_decl(&mut self, var: &VarDecl, out: &mut Vec<Node>) {
+    fn var_decl(&mut self, var: &VarDecl, out: &mut ThinVec<Node>) {
         for d in &var.decls {
             let Some(init) = &d.init else {
                 continue;
@@ -1090,7 +1083,7 @@ impl BodyLowerer {
     }
 
     /// Lowers a test expression: its effects go to `out`, its meaning is returned.
-    fn test(&mut self, e: &Expr, out: &mut Vec<Node>) -> Cond {
+    fn test(&mut self, e: &Expr, out: &mut ThinVec<Node>) -> Cond {
         let v = self.expr(e, ResultUse::Handled, out);
         cond_of(v)
     }
@@ -1108,7 +1101,7 @@ impl BodyLowerer {
         });
     }
 
-    fn expr(&mut self, e: &Expr, mode: ResultUse, out: &mut Vec<Node>) -> Val {
+    fn expr(&mut self, e: &Expr, mode: ResultUse, out: &mut ThinVec<Node>) -> Val {
         if self.depth > MAX_DEPTH {
             self.out.too_deep.get_or_insert(sp(e.span()).lo);
             return Val::default();
@@ -1119,7 +1112,7 @@ impl BodyLowerer {
         v
     }
 
-    fn expr_inner(&mut self, e: &Expr, mode: ResultUse, out: &mut Vec<Node>) -> Val {
+    fn expr_inner(&mut self, e: &Expr, mode: ResultUse, out: &mut ThinVec<Node>) -> Val {
         let span = sp(e.span());
         let mut v = Val {
             span,
@@ -1222,15 +1215,15 @@ impl BodyLowerer {
             Expr::Bin(b) => return self.binary(b, span, mode, out),
             Expr::Cond(c) => {
                 let cond = self.test(&c.test, out);
-                let mut then = Vec::new();
+                let mut then = ThinVec::new();
                 let a = self.expr(&c.cons, mode, &mut then);
-                let mut els = Vec::new();
+                let mut els = ThinVec::new();
                 let b = self.expr(&c.alt, mode, &mut els);
-                out.push(Node::If {
-                    cond: Box::new(cond),
-                    then: Box::new(Node::Seq(then)),
-                    els: Box::new(Node::Seq(els)),
-                });
+                out.push(Node::If(Box::new(IrIf {
+                    cond: cond,
+                    then: Node::Seq(then),
+                    els: Node::Seq(els),
+                })));
                 absorb(&mut v, a);
                 absorb(&mut v, b);
             }
@@ -1326,7 +1319,7 @@ impl BodyLowerer {
         m: &MemberExpr,
         optional: bool,
         _mode: ResultUse,
-        out: &mut Vec<Node>,
+        out: &mut ThinVec<Node>,
     ) -> Val {
         let span = sp(m.span);
         if let (Expr::Ident(root), MemberProp::Ident(p)) = (peel(&m.obj), &m.prop) {
@@ -1393,7 +1386,7 @@ impl BodyLowerer {
         is_new: bool,
         span: Sp,
         mode: ResultUse,
-        out: &mut Vec<Node>,
+        out: &mut ThinVec<Node>,
     ) -> Val {
         let mut v = Val {
             span,
@@ -1543,7 +1536,7 @@ impl BodyLowerer {
     }
 
     /// `f().g()`, `new X().verify()`: a method on another call's result.
-    fn method_callee(&mut self, callee: &Expr, v: &mut Val, out: &mut Vec<Node>) -> IrCallee {
+    fn method_callee(&mut self, callee: &Expr, v: &mut Val, out: &mut ThinVec<Node>) -> IrCallee {
         let mut path = Vec::new();
         let mut cur = callee;
         loop {
@@ -1578,13 +1571,13 @@ impl BodyLowerer {
         method
     }
 
-    fn dynamic(&mut self, callee: &Expr, v: &mut Val, out: &mut Vec<Node>) -> IrCallee {
+    fn dynamic(&mut self, callee: &Expr, v: &mut Val, out: &mut ThinVec<Node>) -> IrCallee {
         let inner = self.expr(callee, ResultUse::Other, out);
         absorb(v, inner);
         IrCallee::Dynamic
     }
 
-    fn binary(&mut self, b: &BinExpr, span: Sp, mode: ResultUse, out: &mut Vec<Node>) -> Val {
+    fn binary(&mut self, b: &BinExpr, span: Sp, mode: ResultUse, out: &mut ThinVec<Node>) -> Val {
         let mut v = Val {
             span,
             ..Val::default()
@@ -1592,14 +1585,14 @@ impl BodyLowerer {
         match b.op {
             BinaryOp::LogicalAnd => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
-                let mut rhs = Vec::new();
+                let mut rhs = ThinVec::new();
                 let r = self.expr(&b.right, mode, &mut rhs);
                 let lc = cond_of(l.clone());
-                out.push(Node::If {
-                    cond: Box::new(lc.clone()),
-                    then: Box::new(Node::Seq(rhs)),
-                    els: Box::new(Node::Seq(Vec::new())),
-                });
+                out.push(Node::If(Box::new(IrIf {
+                    cond: lc.clone(),
+                    then: Node::Seq(rhs),
+                    els: Node::Seq(ThinVec::new()),
+                })));
                 v.head = Head::Cond(Box::new(Cond::And(
                     Box::new(lc),
                     Box::new(cond_of(r.clone())),
@@ -1609,18 +1602,18 @@ impl BodyLowerer {
             }
             BinaryOp::LogicalOr | BinaryOp::NullishCoalescing => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
-                let mut rhs = Vec::new();
+                let mut rhs = ThinVec::new();
                 let r = self.expr(&b.right, mode, &mut rhs);
                 let lc = if b.op == BinaryOp::LogicalOr {
                     cond_of(l.clone())
                 } else {
                     Cond::Unknown
                 };
-                out.push(Node::If {
-                    cond: Box::new(lc.clone()),
-                    then: Box::new(Node::Seq(Vec::new())),
-                    els: Box::new(Node::Seq(rhs)),
-                });
+                out.push(Node::If(Box::new(IrIf {
+                    cond: lc.clone(),
+                    then: Node::Seq(ThinVec::new()),
+                    els: Node::Seq(rhs),
+                })));
                 v.head = if matches!(r.head, Head::Lit | Head::Defaulted) {
                     Head::Defaulted
                 } else if b.op == BinaryOp::LogicalOr {
@@ -1690,7 +1683,7 @@ impl BodyLowerer {
         let body = match f {
             FnLike::Function(func) => match &func.body {
                 Some(b) => self.stmts(&b.stmts),
-                None => Node::Seq(Vec::new()),
+                None => Node::Seq(ThinVec::new()),
             },
             FnLike::Arrow(a) => self.arrow_body(&a.body),
         };
@@ -1763,18 +1756,20 @@ fn compact_node(n: &mut Node, keep: &impl Fn(&mut ThinVec<Atom>)) {
                 compact_node(n, keep);
             }
         }
-        Node::If { cond, then, els } => {
+        Node::If(i) => {
+            let IrIf { cond, then, els } = &mut **i;
             compact_cond(cond, keep);
             compact_node(then, keep);
             compact_node(els, keep);
         }
         Node::Return(Some(v)) => compact_val(v, keep),
         Node::Loop(b) | Node::Nested(b) => compact_node(b, keep),
-        Node::Try {
-            body,
-            handler,
-            finalizer,
-        } => {
+        Node::Try(t) => {
+            let IrTry {
+                body,
+                handler,
+                finalizer,
+            } = &mut **t;
             compact_node(body, keep);
             if let Some(h) = handler {
                 compact_node(h, keep);
