@@ -119,20 +119,21 @@ impl Flow {
     }
 }
 
+/// Values are boxed: a condition is 24 bytes, and most are a single test.
 #[derive(Debug, Clone)]
 pub enum Cond {
-    Truthy(Val),
+    Truthy(Box<Val>),
     Not(Box<Cond>),
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     /// `l == r`, `l === r` (negated: `!=`, `!==`).
     Eq {
-        l: Val,
-        r: Val,
+        l: Box<Val>,
+        r: Box<Val>,
         negated: bool,
     },
     /// `l < r`, `l >= r`, ...: an ordering (counts against limits).
-    Compare(Val, Val),
+    Compare(Box<Val>, Box<Val>),
     Unknown,
 }
 

@@ -1633,7 +1633,7 @@ impl BodyLowerer {
                 let mut r = self.expr(&b.right, ResultUse::Handled, out);
                 r.prop = l.lit.clone();
                 r.span = span;
-                v.head = Head::Cond(Box::new(Cond::Truthy(r.clone())));
+                v.head = Head::Cond(Box::new(Cond::Truthy(Box::new(r.clone()))));
                 absorb(&mut v, r);
                 v.flow = Flow::default();
             }
@@ -1642,8 +1642,8 @@ impl BodyLowerer {
                 let r = self.expr(&b.right, ResultUse::Handled, out);
                 let negated = matches!(b.op, BinaryOp::NotEq | BinaryOp::NotEqEq);
                 v.head = Head::Cond(Box::new(Cond::Eq {
-                    l: l.clone(),
-                    r: r.clone(),
+                    l: Box::new(l.clone()),
+                    r: Box::new(r.clone()),
                     negated,
                 }));
                 absorb(&mut v, l);
@@ -1653,7 +1653,10 @@ impl BodyLowerer {
             BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
                 let r = self.expr(&b.right, ResultUse::Handled, out);
-                v.head = Head::Cond(Box::new(Cond::Compare(l.clone(), r.clone())));
+                v.head = Head::Cond(Box::new(Cond::Compare(
+                    Box::new(l.clone()),
+                    Box::new(r.clone()),
+                )));
                 absorb(&mut v, l);
                 absorb(&mut v, r);
                 v.flow = Flow::default();
@@ -1799,7 +1802,7 @@ fn absorb(v: &mut Val, inner: Val) {
 pub fn cond_of(v: Val) -> Cond {
     match v.head {
         Head::Cond(c) => *c,
-        _ => Cond::Truthy(v),
+        _ => Cond::Truthy(Box::new(v)),
     }
 }
 
