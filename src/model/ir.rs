@@ -117,6 +117,15 @@ impl Flow {
         self.names.extend(other.names);
         self.calls.extend(other.calls);
     }
+
+    /// `merge` of a copy, without building the copy first.
+    pub fn merge_from(&mut self, other: &Flow) {
+        if self.env.is_none() {
+            self.env.clone_from(&other.env);
+        }
+        self.names.extend(other.names.iter().cloned());
+        self.calls.extend(other.calls.iter().copied());
+    }
 }
 
 /// Values are boxed: a condition is 24 bytes, and most are a single test.

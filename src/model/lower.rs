@@ -1413,14 +1413,14 @@ impl BodyLowerer {
         };
         let public_before = self.public_tests;
         let mut arg_flow = Flow::default();
-        let mut arg_paths = Vec::new();
-        let mut arg_calls = Vec::new();
+        let mut arg_paths = ThinVec::new();
+        let mut arg_calls = ThinVec::new();
         let props_before = self.props_seen.len();
         let throws_true = args.iter().any(|a| has_throws_true(&a.expr));
         let uses_before = self.out.uses.len();
         let mut passes_ctx = false;
         let mut secret_arg = false;
-        let mut name_args = Vec::new();
+        let mut name_args = ThinVec::new();
         let mut first_str = None;
         let mut fn_arg = None;
         for (i, a) in args.iter().enumerate() {
@@ -1455,7 +1455,7 @@ impl BodyLowerer {
             };
             let inner = self.expr(arg, arg_mode, out);
             secret_arg |= inner.env || inner.hmac;
-            arg_flow.merge(inner.flow.clone());
+            arg_flow.merge_from(&inner.flow);
             if let Head::Call(c) = inner.head {
                 arg_calls.push(c);
             }
@@ -1465,7 +1465,7 @@ impl BodyLowerer {
         // for string transformations (`String(key)`, `key.slice(0, 4)`).
         v.flow = if carries_content(&resolved) {
             let mut f = std::mem::take(&mut v.flow);
-            f.merge(arg_flow.clone());
+            f.merge_from(&arg_flow);
             f
         } else {
             Flow::default()
@@ -1499,22 +1499,28 @@ impl BodyLowerer {
             is_new,
             awaited: false,
             passes_ctx,
-            name_args: name_args.into(),
+            name_args,
             secret_arg,
             first_str,
             fn_arg: fn_arg.map(Box::new),
             arg_flow,
-            arg_paths: arg_paths.into(),
-            arg_calls: arg_calls.into(),
+            arg_paths,
+            arg_calls,
             throws_true,
             arg_props: {
-                let mut p = self.props_seen.get(props_before..).unwrap_or(&[]).to_vec();
+                let mut p: ThinVec<_> = self
+                    .props_seen
+                    .get(props_before..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .cloned()
+                    .collect();
                 p.sort();
                 p.dedup();
-                p.into()
+                p
             },
             arg_names: {
-                let mut n: Vec<Atom> = self
+                let mut n: ThinVec<Atom> = self
                     .out
                     .uses
                     .get(uses_before..)
@@ -1524,7 +1530,7 @@ impl BodyLowerer {
                     .collect();
                 n.sort();
                 n.dedup();
-                n.into()
+                n
             },
             result: mode,
         });
