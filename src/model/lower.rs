@@ -1220,7 +1220,7 @@ impl BodyLowerer {
                 let mut els = ThinVec::new();
                 let b = self.expr(&c.alt, mode, &mut els);
                 out.push(Node::If(Box::new(IrIf {
-                    cond: cond,
+                    cond,
                     then: Node::Seq(then),
                     els: Node::Seq(els),
                 })));
