@@ -2266,20 +2266,7 @@ fn collect_conds<'n>(node: &'n Node, out: &mut Vec<&'n Cond>) {
             }
         }
         Node::Loop(b) | Node::Nested(b) => collect_conds(b, out),
-        Node::Try(t) => {
-            let Try {
-                body,
-                handler,
-                finalizer,
-            } = &**t;
-            collect_conds(body, out);
-            if let Some(h) = handler {
-                collect_conds(h, out);
-            }
-            if let Some(f) = finalizer {
-                collect_conds(f, out);
-            }
-        }
+        Node::Try(t) => t.parts().for_each(|n| collect_conds(n, out)),
         Node::Return(None) | Node::Call(_) | Node::Throw => {}
     }
 }
@@ -2409,20 +2396,7 @@ fn collect_returns<'n>(node: &'n Node, out: &mut Vec<&'n Val>) {
         }
         Node::Return(Some(v)) => out.push(v),
         Node::Loop(b) => collect_returns(b, out),
-        Node::Try(t) => {
-            let Try {
-                body,
-                handler,
-                finalizer,
-            } = &**t;
-            collect_returns(body, out);
-            if let Some(h) = handler {
-                collect_returns(h, out);
-            }
-            if let Some(f) = finalizer {
-                collect_returns(f, out);
-            }
-        }
+        Node::Try(t) => t.parts().for_each(|n| collect_returns(n, out)),
         Node::Return(None) | Node::Call(_) | Node::Throw | Node::Nested(_) => {}
     }
 }

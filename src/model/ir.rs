@@ -53,6 +53,21 @@ pub struct Try {
     pub finalizer: Option<Node>,
 }
 
+impl Try {
+    /// Body, handler and finalizer, in order, for walks that treat them alike.
+    pub fn parts(&self) -> impl Iterator<Item = &Node> {
+        std::iter::once(&self.body)
+            .chain(self.handler.as_ref())
+            .chain(self.finalizer.as_ref())
+    }
+
+    pub fn parts_mut(&mut self) -> impl Iterator<Item = &mut Node> {
+        std::iter::once(&mut self.body)
+            .chain(self.handler.as_mut())
+            .chain(self.finalizer.as_mut())
+    }
+}
+
 /// What an expression is, as far as authentication cares.
 #[derive(Debug, Clone, Default)]
 pub struct Val {

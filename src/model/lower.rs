@@ -1773,20 +1773,7 @@ fn compact_node(n: &mut Node, keep: &impl Fn(&mut ThinVec<Atom>)) {
         }
         Node::Return(Some(v)) => compact_val(v, keep),
         Node::Loop(b) | Node::Nested(b) => compact_node(b, keep),
-        Node::Try(t) => {
-            let IrTry {
-                body,
-                handler,
-                finalizer,
-            } = &mut **t;
-            compact_node(body, keep);
-            if let Some(h) = handler {
-                compact_node(h, keep);
-            }
-            if let Some(f) = finalizer {
-                compact_node(f, keep);
-            }
-        }
+        Node::Try(t) => t.parts_mut().for_each(|n| compact_node(n, keep)),
         Node::Return(None) | Node::Call(_) | Node::Throw => {}
     }
 }
