@@ -2348,16 +2348,12 @@ fn walk_failure<'n>(
             walk_failure(b, failing, &mut ignored, calls);
         }
         Node::Try(t) => {
-            let Try {
-                body,
-                handler,
-                finalizer,
-            } = &**t;
-            walk_failure(body, failing, returns, calls);
-            if let Some(h) = handler {
+            walk_failure(&t.body, failing, returns, calls);
+            // A catch block runs because something failed.
+            if let Some(h) = &t.handler {
                 walk_failure(h, true, returns, calls);
             }
-            if let Some(f) = finalizer {
+            if let Some(f) = &t.finalizer {
                 walk_failure(f, failing, returns, calls);
             }
         }
