@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap as HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -405,77 +404,108 @@ fn directives(src: &str, comments: Vec<((u32, u32), String)>) -> Vec<suppress::D
         .collect()
 }
 
-/// Turns model findings into file positions (reading each file once).
+/// Turns model findings into file positions, reading each file once; files
+/// are read, indexed and hashed in parallel, and the order is kept (module,
+/// then the rules' order).
 fn locate(
     project: &Project,
     mut findings: Vec<Finding>,
     texts: &mut BTreeMap<PathBuf, String>,
     keep: bool,
 ) -> Vec<(ModIx, Located)> {
-    let mut out = Vec::with_capacity(findings.len());
-    let mut lines: HashMap<ModIx, parse::Lines> = HashMap::default();
-    // File by file, so that unless the texts are kept only one is held.
     findings.sort_by_key(|f| f.module);
-    let mut previous: Option<ModIx> = None;
+    let mut groups: Vec<Vec<Finding>> = Vec::new();
     for f in findings {
-        if !keep && previous.is_some_and(|m| m != f.module) {
-            lines.clear();
-            texts.clear();
+        match groups.last_mut() {
+            Some(g) if g.first().is_some_and(|first| first.module == f.module) => g.push(f),
+            _ => groups.push(vec![f]),
         }
-        previous = Some(f.module);
-        let Some(module) = project.module(f.module) else {
-            continue;
-        };
-        let file = &module.display;
-        if !texts.contains_key(file) {
-            let Ok(text) = std::fs::read_to_string(file) else {
-                continue;
-            };
-            texts.insert(file.clone(), text);
+    }
+    let known: &BTreeMap<PathBuf, String> = texts;
+    let done: Vec<FileLocated> = groups
+        .into_par_iter()
+        .map(|group| locate_file(project, group, known, keep))
+        .collect();
+    let mut out = Vec::new();
+    for (located, text) in done {
+        if let (true, Some(text), Some((_, first))) = (keep, text, located.first()) {
+            texts.insert(first.file.clone(), text);
         }
-        let Some(text) = texts.get(file) else {
-            continue;
-        };
-        let index = lines
-            .entry(f.module)
-            .or_insert_with(|| parse::Lines::new(text));
-        let (line, column) = index.line_col(text, f.span.lo);
-        let (end_line, end_column) = index.line_col(text, f.span.hi);
-        let code = text
-            .get(f.span.lo as usize..f.span.hi as usize)
-            .unwrap_or("");
-        let code_hash = crate::baseline::code_hash(code, &f.message);
-        let label_at = f
-            .labels
-            .iter()
-            .map(|l| {
-                let (a, b) = index.line_col(text, l.span.lo);
-                let (c, d) = index.line_col(text, l.span.hi);
-                (a, b, c, d)
-            })
-            .collect();
-        out.push((
-            f.module,
-            Located {
-                rule: f.rule,
-                severity: f.severity,
-                message: f.message,
-                file: file.clone(),
-                line,
-                column,
-                end_line,
-                end_column,
-                function: f.function,
-                help: f.help,
-                span: f.span,
-                labels: f.labels,
-                sensitive: f.sensitive,
-                code_hash,
-                label_at,
-            },
-        ));
+        out.extend(located);
     }
     out
+}
+
+/// One file's placed findings, and its text when it was read here and is kept.
+type FileLocated = (Vec<(ModIx, Located)>, Option<String>);
+
+/// One file's findings; the text comes back when it was read here and is kept.
+fn locate_file(
+    project: &Project,
+    group: Vec<Finding>,
+    known: &BTreeMap<PathBuf, String>,
+    keep: bool,
+) -> FileLocated {
+    let Some(m) = group.first().map(|f| f.module) else {
+        return (Vec::new(), None);
+    };
+    let Some(module) = project.module(m) else {
+        return (Vec::new(), None);
+    };
+    let file = &module.display;
+    let read = match known.get(file) {
+        Some(_) => None,
+        None => match std::fs::read_to_string(file) {
+            Ok(t) => Some(t),
+            Err(_) => return (Vec::new(), None),
+        },
+    };
+    let Some(text) = read.as_deref().or(known.get(file).map(String::as_str)) else {
+        return (Vec::new(), None);
+    };
+    let index = parse::Lines::new(text);
+    let out = group
+        .into_iter()
+        .map(|f| {
+            let (line, column) = index.line_col(text, f.span.lo);
+            let (end_line, end_column) = index.line_col(text, f.span.hi);
+            let code = text
+                .get(f.span.lo as usize..f.span.hi as usize)
+                .unwrap_or("");
+            let code_hash = crate::baseline::code_hash(code, &f.message);
+            let label_at = f
+                .labels
+                .iter()
+                .map(|l| {
+                    let (a, b) = index.line_col(text, l.span.lo);
+                    let (c, d) = index.line_col(text, l.span.hi);
+                    (a, b, c, d)
+                })
+                .collect();
+            (
+                f.module,
+                Located {
+                    rule: f.rule,
+                    severity: f.severity,
+                    message: f.message,
+                    file: file.clone(),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    function: f.function,
+                    help: f.help,
+                    span: f.span,
+                    labels: f.labels,
+                    sensitive: f.sensitive,
+                    code_hash,
+                    label_at,
+                },
+            )
+        })
+        .collect();
+    // Unless kept, each text is dropped here: only the files being placed are held.
+    (out, read.filter(|_| keep))
 }
 
 #[cfg(test)]
