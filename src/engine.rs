@@ -167,7 +167,14 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     }
     let project = Project::with_aliases(modules, walk::path_aliases(&target.root));
     let analysis = Analysis::with_known(&project, config.known.clone());
-    let mut functions = analysis.functions();
+    // Found in parallel, in module order, each run of modules with its own
+    // memo of builder summaries (as the rule scopes below).
+    let mut functions: Vec<_> = scopes(project.modules.len(), &[])
+        .into_par_iter()
+        .flat_map_iter(|(mods, _)| {
+            Analysis::with_known(&project, config.known.clone()).functions_in(mods)
+        })
+        .collect();
     // By module (stable), so each scope's functions are one slice.
     functions.sort_by_key(|f| f.module);
     report.functions += functions.len();

@@ -323,8 +323,21 @@ impl<'p> Analysis<'p> {
 
     /// Every Convex function of the project: exported registrations and HTTP routes.
     pub fn functions(&self) -> Vec<ConvexFn> {
+        self.functions_in(0..self.project.modules.len())
+    }
+
+    /// The Convex functions found in a run of modules (routes included, by
+    /// the module that declares the route).
+    pub fn functions_in(&self, modules: std::ops::Range<ModIx>) -> Vec<ConvexFn> {
         let mut out = Vec::new();
-        for (m, module) in self.project.modules.iter().enumerate() {
+        let project = self.project;
+        for (m, module) in project
+            .modules
+            .iter()
+            .enumerate()
+            .skip(modules.start)
+            .take(modules.len())
+        {
             let facts = &module.facts;
             for (exported, local) in &facts.exports {
                 let Some(Top::Reg(r)) = facts.top(local) else {
