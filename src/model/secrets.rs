@@ -48,6 +48,9 @@ const FORMATS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Strings shorter than this are not checked: real keys of every format are longer.
+const MIN_LEN: usize = 16;
+
 static FORMAT_SET: LazyLock<Option<RegexSet>> =
     LazyLock::new(|| RegexSet::new(FORMATS.iter().map(|(_, re)| *re)).ok());
 
@@ -82,7 +85,7 @@ impl Collector {
     fn check(&mut self, value: &str, span: Sp) {
         // Cheap filters first: every format is 16+ characters with no spaces
         // (a PEM block has spaces only in its header).
-        if value.len() < 16 || (value.contains(' ') && !value.contains("PRIVATE KEY")) {
+        if value.len() < MIN_LEN || (value.contains(' ') && !value.contains("PRIVATE KEY")) {
             return;
         }
         if let Some(kind) = known_format(value) {
@@ -144,6 +147,11 @@ impl Visit for Collector {
     }
 
     fn visit_str(&mut self, s: &Str) {
+        // Most strings are short: skip them before decoding (a lossy decode
+        // keeps the byte length, so `check`'s length filter agrees).
+        if s.value.as_bytes().len() < MIN_LEN {
+            return;
+        }
         let value = s.value.to_string_lossy();
         self.check(&value, sp(s.span));
     }
