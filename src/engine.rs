@@ -1,7 +1,6 @@
 //! files -> parallel read, parse and lower -> project -> rules -> sorted report.
 
 use std::collections::BTreeMap;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -178,7 +178,7 @@ type Memo<T> = HashMap<(ModIx, FnIx), T>;
 
 pub struct Analysis<'p> {
     pub project: &'p Project,
-    summaries: RefCell<HashMap<(ModIx, FnIx), Slot>>,
+    summaries: RefCell<Memo<Slot>>,
     /// Handlers evaluated as endpoints, and what rules asked of them: several
     /// rules ask the same questions of every handler.
     endpoints: RefCell<HashMap<(ModIx, FnIx, bool), Rc<Summary>>>,
@@ -274,7 +274,7 @@ impl<'p> Analysis<'p> {
         t
     }
 
-    /// `Project::call_target`, through the memo.
+    /// What a call in module `m` calls: `f(...)` or `obj.a.b(...)`.
     pub fn call_target(&self, m: ModIx, call: &CallSite) -> Target {
         match &call.callee {
             Callee::Name(n) => self.resolve(m, n),
@@ -321,13 +321,8 @@ impl<'p> Analysis<'p> {
         summary
     }
 
-    /// Every Convex function of the project: exported registrations and HTTP routes.
-    pub fn functions(&self) -> Vec<ConvexFn> {
-        self.functions_in(0..self.project.modules.len())
-    }
-
-    /// The Convex functions found in a run of modules (routes included, by
-    /// the module that declares the route).
+    /// The Convex functions in a run of modules: exported registrations, and
+    /// HTTP routes (by the module that declares the route).
     pub fn functions_in(&self, modules: std::ops::Range<ModIx>) -> Vec<ConvexFn> {
         let mut out = Vec::new();
         let project = self.project;
@@ -492,16 +487,9 @@ impl<'p> Analysis<'p> {
         body.calls.iter().any(|c| eval.calls_role_check(c))
     }
 
-    /// The first side effect of a handler reachable before any rate limit
-    /// (`limited`: the builder's customisation already limits).
-    pub fn unlimited_effect(&self, m: ModIx, ix: FnIx, limited: bool) -> Option<Event> {
-        if !limited {
-            return self.endpoint(m, ix, false).unlimited_effect.clone();
-        }
-        let body = self.body(m, ix)?;
-        let mut eval = FnEval::new(self, m, body);
-        eval.start_limited = limited;
-        eval.summarise(false).unlimited_effect
+    /// The first side effect of a handler reachable before any rate limit.
+    pub fn unlimited_effect(&self, m: ModIx, ix: FnIx) -> Option<Event> {
+        self.endpoint(m, ix, false).unlimited_effect.clone()
     }
 
     /// Evaluates a handler as an endpoint, starting authenticated or not.
@@ -803,8 +791,6 @@ struct FnEval<'a, 'p> {
     /// Every normal return so far was rate limited.
     returns_limited: bool,
     throws: bool,
-    /// Start as already rate limited (a builder's customisation did it).
-    start_limited: bool,
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
@@ -826,7 +812,6 @@ impl<'a, 'p> FnEval<'a, 'p> {
             effects: Vec::new(),
             returns_limited: true,
             throws: false,
-            start_limited: false,
         }
     }
 
@@ -834,7 +819,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let start = St {
             alive: true,
             authed: authenticated,
-            limited: self.start_limited,
+            limited: false,
             read: None,
         };
         let end = match self.f.body.as_ref() {

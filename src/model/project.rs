@@ -210,18 +210,6 @@ impl Project {
         }
     }
 
-    /// What a call in module `m` calls: `f(...)` or `obj.a.b(...)`.
-    pub fn call_target(&self, m: ModIx, call: &super::ir::CallSite) -> Target {
-        match &call.callee {
-            super::ir::Callee::Name(n) => self.resolve_name(m, n),
-            super::ir::Callee::Member(root, path) => {
-                let base = self.resolve_name(m, root);
-                self.resolve_path(base, path, 0)
-            }
-            _ => Target::Unknown,
-        }
-    }
-
     /// `base.a.b`: through namespaces and objects of methods.
     pub fn resolve_path(&self, mut base: Target, path: &[Atom], hops: u32) -> Target {
         for seg in path {

@@ -33,7 +33,7 @@ impl Rule for MissingRateLimit {
             if f.builder.checks_role || cx.analysis.handler_checks_role(hm, hix) {
                 continue;
             }
-            let Some(effect) = cx.analysis.unlimited_effect(hm, hix, false) else {
+            let Some(effect) = cx.analysis.unlimited_effect(hm, hix) else {
                 continue;
             };
             let message = format!(
