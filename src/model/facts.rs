@@ -24,7 +24,7 @@ pub struct Import {
 pub enum FnRef {
     Inline(FnIx),
     Name(Atom),
-    Member(Atom, Vec<Atom>),
+    Member(Atom, thin_vec::ThinVec<Atom>),
 }
 
 /// A top-level binding and what it holds.

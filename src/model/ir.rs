@@ -124,13 +124,23 @@ pub struct Flow {
     pub calls: ThinVec<CallIx>,
 }
 
+/// `dst.extend(src)`, but a move when `dst` is empty: values are built by
+/// absorbing their operands, and most absorb a single non-empty one.
+pub fn append<T>(dst: &mut ThinVec<T>, src: ThinVec<T>) {
+    if dst.is_empty() {
+        *dst = src;
+    } else {
+        dst.extend(src);
+    }
+}
+
 impl Flow {
     pub fn merge(&mut self, other: Flow) {
         if self.env.is_none() {
             self.env = other.env;
         }
-        self.names.extend(other.names);
-        self.calls.extend(other.calls);
+        append(&mut self.names, other.names);
+        append(&mut self.calls, other.calls);
     }
 
     /// `merge` of a copy, without building the copy first.
@@ -165,13 +175,13 @@ pub enum Cond {
 #[derive(Debug, Clone)]
 pub enum Callee {
     /// `ctx.a.b(...)`: the path after the Convex ctx.
-    Ctx(Vec<Atom>),
+    Ctx(ThinVec<Atom>),
     /// `f(...)`: a local, imported or global name.
     Name(Atom),
     /// `obj.a.b(...)` on a local, imported or global name.
-    Member(Atom, Vec<Atom>),
+    Member(Atom, ThinVec<Atom>),
     /// `call(...).a.b(...)`: a method on another call's result.
-    Method(CallIx, Vec<Atom>),
+    Method(CallIx, ThinVec<Atom>),
     Dynamic,
 }
 
@@ -229,7 +239,7 @@ pub struct FnArg {
     /// `api.…` (the public surface) rather than `internal.…`.
     pub public: bool,
     /// `["messages", "send"]` for `api.messages.send`.
-    pub path: Vec<Atom>,
+    pub path: ThinVec<Atom>,
     pub span: Sp,
 }
 

@@ -13,8 +13,8 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head, If as IrIf, Node,
-    ResultUse, Sp, Try as IrTry, Use, UseKind, Val,
+    append, CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head,
+    If as IrIf, Node, ResultUse, Sp, Try as IrTry, Use, UseKind, Val,
 };
 
 /// Statements and expressions nested deeper than this are not lowered (the
@@ -67,9 +67,9 @@ fn peel(e: &Expr) -> &Expr {
 }
 
 /// `a.b.c` as (root name, [b, c]); None for anything else.
-fn member_path(e: &Expr) -> Option<(Atom, Vec<Atom>)> {
+fn member_path(e: &Expr) -> Option<(Atom, ThinVec<Atom>)> {
     match peel(e) {
-        Expr::Ident(i) => Some((i.sym.clone(), Vec::new())),
+        Expr::Ident(i) => Some((i.sym.clone(), ThinVec::new())),
         Expr::Member(m) => member_expr_path(m),
         Expr::OptChain(o) => match &*o.base {
             OptChainBase::Member(m) => member_expr_path(m),
@@ -79,7 +79,7 @@ fn member_path(e: &Expr) -> Option<(Atom, Vec<Atom>)> {
     }
 }
 
-fn member_expr_path(m: &MemberExpr) -> Option<(Atom, Vec<Atom>)> {
+fn member_expr_path(m: &MemberExpr) -> Option<(Atom, ThinVec<Atom>)> {
     let (root, mut path) = member_path(&m.obj)?;
     match &m.prop {
         MemberProp::Ident(p) => path.push(p.sym.clone()),
@@ -1347,7 +1347,7 @@ impl BodyLowerer {
         let mut v = self.expr(&m.obj, obj_mode, out);
         if let MemberProp::Computed(c) = &m.prop {
             let inner = self.expr(&c.expr, ResultUse::Other, out);
-            v.refs.extend(inner.refs);
+            append(&mut v.refs, inner.refs);
             v.env |= inner.env;
         }
         v.span = span;
@@ -1396,7 +1396,7 @@ impl BodyLowerer {
         let resolved = match member_path(callee) {
             Some((root, path)) => {
                 if let Some(prefix) = self.ctx_path(&root) {
-                    let mut full = prefix.to_vec();
+                    let mut full: ThinVec<Atom> = prefix.iter().cloned().collect();
                     full.extend(path);
                     IrCallee::Ctx(full)
                 } else if path.is_empty() {
@@ -1543,7 +1543,7 @@ impl BodyLowerer {
 
     /// `f().g()`, `new X().verify()`: a method on another call's result.
     fn method_callee(&mut self, callee: &Expr, v: &mut Val, out: &mut ThinVec<Node>) -> IrCallee {
-        let mut path = Vec::new();
+        let mut path = ThinVec::new();
         let mut cur = callee;
         loop {
             match peel(cur) {
@@ -1786,7 +1786,7 @@ fn is_opt_chain_obj(e: &Expr) -> bool {
 fn absorb(v: &mut Val, inner: Val) {
     v.public |= inner.public;
     v.flow.merge(inner.flow);
-    v.refs.extend(inner.refs);
+    append(&mut v.refs, inner.refs);
     v.calls |= inner.calls;
     v.env |= inner.env;
     v.hmac |= inner.hmac;
