@@ -1025,12 +1025,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let mut fx = CallFx::default();
         match &call.callee {
             Callee::Ctx(path) => {
-                let joined = path
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(".");
-                fx.source = format!("ctx.{joined}()");
+                let mut source = String::from("ctx");
+                for seg in path {
+                    source.push('.');
+                    source.push_str(seg);
+                }
+                source.push_str("()");
+                fx.source = source;
                 if let [db, op, ..] = path.as_slice() {
                     if db == "db" {
                         fx.reads_db = matches!(op.as_str(), "get" | "query");
