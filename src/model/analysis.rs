@@ -1025,13 +1025,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let mut fx = CallFx::default();
         match &call.callee {
             Callee::Ctx(path) => {
-                let mut source = String::from("ctx");
-                for seg in path {
-                    source.push('.');
-                    source.push_str(seg);
-                }
-                source.push_str("()");
-                fx.source = source;
+                fx.source = format!("{}()", dotted(&Atom::from("ctx"), path));
                 if let [db, op, ..] = path.as_slice() {
                     if db == "db" {
                         fx.reads_db = matches!(op.as_str(), "get" | "query");
