@@ -726,13 +726,68 @@ struct CallFx {
     /// Returns a rate-limit verdict the caller must act on (`{ ok }`).
     limit_result: bool,
     /// A side effect (write, schedule, external request) anyone could repeat.
-    effect: Option<String>,
+    effect: Option<What>,
     reads_db: bool,
     writes_db: bool,
-    write: Option<String>,
-    read: Option<String>,
-    /// A short name for messages.
-    source: String,
+    write: Option<What>,
+    read: Option<What>,
+    /// The call's name in messages.
+    label: Label,
+}
+
+/// The name messages give a call, rendered only when one is built: every
+/// call is classified, few are ever named.
+#[derive(Clone, Debug, Default)]
+enum Label {
+    /// As written: `ctx.db.insert()`, `sendEmail()`, `auth.check()`.
+    #[default]
+    Written,
+    /// The helper it resolves to: `requireUser()`.
+    Helper(Atom),
+    /// A Convex function it runs: `ctx.runQuery() (users:get)`.
+    Runs(String),
+}
+
+impl Label {
+    fn render(&self, call: &CallSite) -> String {
+        match self {
+            Label::Written => match &call.callee {
+                Callee::Ctx(path) => format!("{}()", dotted(&Atom::from("ctx"), path)),
+                Callee::Name(n) => format!("{n}()"),
+                Callee::Member(root, path) => format!("{}()", dotted(root, path)),
+                Callee::Method(_, path) => {
+                    format!("{}()", path.last().map(|s| s.as_str()).unwrap_or("?"))
+                }
+                Callee::Dynamic => String::new(),
+            },
+            Label::Helper(name) => format!("{name}()"),
+            Label::Runs(text) => text.clone(),
+        }
+    }
+}
+
+/// What a message says a call does, after its label.
+#[derive(Clone, Debug)]
+enum What {
+    /// The label alone.
+    Call,
+    /// Fixed text instead of the label.
+    Fixed(&'static str),
+    /// The label and a note in parentheses.
+    Noted(&'static str),
+    /// The label, then what the function it calls does (`which calls`, the event).
+    Via(&'static str, String),
+}
+
+impl What {
+    fn render(&self, label: &Label, call: &CallSite) -> String {
+        match self {
+            What::Call => label.render(call),
+            What::Fixed(text) => (*text).to_string(),
+            What::Noted(note) => format!("{} {note}", label.render(call)),
+            What::Via(how, what) => format!("{}, {how} {what}", label.render(call)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -952,30 +1007,27 @@ impl<'a, 'p> FnEval<'a, 'p> {
 
     fn call(&mut self, ix: CallIx, mut st: St) -> St {
         let fx = self.fx(ix);
-        let span = self.f.call(ix).map(|c| c.span).unwrap_or_default();
-        if !st.authed {
-            if let Some(what) = &fx.write {
-                self.writes.push(Event {
-                    span,
-                    what: what.clone(),
-                });
-            }
-            if let Some(what) = &fx.read {
-                if st.read.is_none() {
-                    self.reads.push(Event {
-                        span,
-                        what: what.clone(),
-                    });
-                    st.read = Some(self.reads.len() - 1);
+        // Every `What` is set from a call site: without one there is none.
+        if let Some(call) = self.f.call(ix) {
+            let event = |what: &What| Event {
+                span: call.span,
+                what: what.render(&fx.label, call),
+            };
+            if !st.authed {
+                if let Some(what) = &fx.write {
+                    self.writes.push(event(what));
+                }
+                if let Some(what) = &fx.read {
+                    if st.read.is_none() {
+                        self.reads.push(event(what));
+                        st.read = Some(self.reads.len() - 1);
+                    }
                 }
             }
-        }
-        if !st.limited {
-            if let Some(what) = &fx.effect {
-                self.effects.push(Event {
-                    span,
-                    what: what.clone(),
-                });
+            if !st.limited {
+                if let Some(what) = &fx.effect {
+                    self.effects.push(event(what));
+                }
             }
         }
         if fx.limits {
@@ -1025,7 +1077,6 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let mut fx = CallFx::default();
         match &call.callee {
             Callee::Ctx(path) => {
-                fx.source = format!("{}()", dotted(&Atom::from("ctx"), path));
                 if let [db, op, ..] = path.as_slice() {
                     if db == "db" {
                         fx.reads_db = matches!(op.as_str(), "get" | "query");
@@ -1038,7 +1089,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 } else if let Some(target) = self.called_function(path, call) {
                     // `ctx.runQuery(api.users.current)`: the called function runs
                     // as the same caller, so its own checks count here.
-                    fx.source = format!("{} ({})", fx.source, target.0);
+                    fx.label =
+                        Label::Runs(format!("{} ({})", Label::Written.render(call), target.0));
                     let s = &target.1;
                     fx.guarantee = s.guarantee && call.awaited;
                     fx.identity = s.returns_identity;
@@ -1047,43 +1099,42 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     fx.writes_db |= s.writes_db;
                     // A limiter records the request: that is the limit, not an effect.
                     if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
-                        fx.effect = Some(format!("{}, which calls {}", fx.source, e.what));
+                        fx.effect = Some(What::Via("which calls", e.what.clone()));
                     }
                     // What the called function does unauthenticated is the exposure;
                     // one that verifies its own input (a webhook payload) exposes nothing.
                     if !s.guarantee {
                         if let Some(w) = &s.unguarded_write {
-                            fx.write = Some(format!("{}, which calls {}", fx.source, w.what));
+                            fx.write = Some(What::Via("which calls", w.what.clone()));
                         }
                         if let Some(r) = &s.unguarded_return {
-                            fx.read = Some(format!("{}, which returns {}", fx.source, r.what));
+                            fx.read = Some(What::Via("which returns", r.what.clone()));
                         }
                     }
                 } else if convex::is_protected_ctx_call(path) {
                     if is_ctx_write(path) {
-                        fx.write = Some(fx.source.clone());
+                        fx.write = Some(What::Call);
                         // An audit-log row records another action; it is not one.
                         let log_table = call.first_str.as_deref().is_some_and(|t| {
                             let t = t.to_ascii_lowercase();
                             t.contains("audit") || t.ends_with("log") || t.ends_with("logs")
                         });
                         if is_unbounded_effect(path) && !log_table {
-                            fx.effect = Some(fx.source.clone());
+                            fx.effect = Some(What::Call);
                         }
                     } else {
-                        fx.read = Some(fx.source.clone());
+                        fx.read = Some(What::Call);
                     }
                 }
             }
             Callee::Name(n) => {
-                fx.source = format!("{n}()");
                 let target = self.an.resolve(self.m, n);
                 self.target_fx(&target, call, &mut fx, &[]);
                 if matches!(target, Target::Unknown) {
                     match n.as_str() {
                         "fetch" => {
-                            fx.write = Some("fetch()".into());
-                            fx.effect = Some("fetch()".into());
+                            fx.write = Some(What::Fixed("fetch()"));
+                            fx.effect = Some(What::Fixed("fetch()"));
                         }
                         "timingSafeEqual" if call.secret_arg => fx.verifier = true,
                         _ => {}
@@ -1091,7 +1142,6 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
             Callee::Member(root, path) => {
-                fx.source = format!("{}()", dotted(root, path));
                 if let Some(lib) = lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(made) = self.local_made(root) {
@@ -1109,15 +1159,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
                         }
                         _ => {
                             if call.passes_ctx {
-                                fx.write =
-                                    Some(format!("{} (not visible to this check)", fx.source));
+                                fx.write = Some(What::Noted("(not visible to this check)"));
                             }
                         }
                     }
                 }
             }
             Callee::Method(base, path) => {
-                fx.source = format!("{}()", path.last().map(|s| s.as_str()).unwrap_or("?"));
                 if let Some(lib) = lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(maker) = self.call_maker(*base) {
@@ -1126,7 +1174,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             Callee::Dynamic => {
                 if call.passes_ctx {
-                    fx.write = Some("a dynamic call given ctx".into());
+                    fx.write = Some(What::Fixed("a dynamic call given ctx"));
                 }
             }
         }
@@ -1193,20 +1241,16 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 limiter_fx(&s, call, fx);
                 fx.reads_db = s.reads_db;
                 fx.writes_db = s.writes_db;
-                let name = self
-                    .an
-                    .body(*tm, *tix)
-                    .map(|b| b.name.to_string())
-                    .unwrap_or_default();
-                fx.source = format!("{name}()");
+                let name = self.an.body(*tm, *tix).map(|b| b.name.clone());
+                fx.label = Label::Helper(name.unwrap_or_default());
                 if let Some(w) = &s.unguarded_write {
-                    fx.write = Some(format!("{name}(), which calls {}", w.what));
+                    fx.write = Some(What::Via("which calls", w.what.clone()));
                 }
                 if let Some(r) = &s.unguarded_return {
-                    fx.read = Some(format!("{name}(), which returns {}", r.what));
+                    fx.read = Some(What::Via("which returns", r.what.clone()));
                 }
                 if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
-                    fx.effect = Some(format!("{name}(), which calls {}", e.what));
+                    fx.effect = Some(What::Via("which calls", e.what.clone()));
                 }
             }
             Target::Lib(LibItem::NullableIdentity) => fx.identity = true,
@@ -1215,14 +1259,14 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Target::Lib(LibItem::WebhookVerifier) => fx.guarantee = call.awaited,
             // A package function given ctx can read and write as it likes.
             Target::Lib(LibItem::Other) if call.passes_ctx => {
-                fx.write = Some(format!("{} (a library call given ctx)", fx.source));
+                fx.write = Some(What::Noted("(a library call given ctx)"));
                 fx.effect = fx.write.clone();
             }
             Target::Lib(_) | Target::Builder(..) | Target::Custom(..) | Target::Reg(..) => {}
             Target::Made(_) | Target::Namespace(_) | Target::Object(..) => {}
             Target::Unknown => {
                 if call.passes_ctx {
-                    fx.write = Some(format!("{} (not visible to this check)", fx.source));
+                    fx.write = Some(What::Noted("(not visible to this check)"));
                     fx.effect = fx.write.clone();
                 }
             }
@@ -1251,13 +1295,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             Target::Lib(_) => {
                 if call.passes_ctx {
-                    fx.write = Some(format!("{} (a library call given ctx)", fx.source));
+                    fx.write = Some(What::Noted("(a library call given ctx)"));
                     fx.effect = fx.write.clone();
                 }
             }
             _ => {
                 if call.passes_ctx {
-                    fx.write = Some(format!("{} (not visible to this check)", fx.source));
+                    fx.write = Some(What::Noted("(not visible to this check)"));
                     fx.effect = fx.write.clone();
                 }
             }
@@ -2166,7 +2210,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             };
             let mut u = Unchecked {
                 span: call.span,
-                source: fx.source.clone(),
+                source: fx.label.render(call),
                 name: None,
                 deref: None,
                 discarded: false,
