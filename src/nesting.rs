@@ -11,6 +11,30 @@
 /// Deeper than this is reported as "too deeply nested".
 pub const LIMIT: usize = 1000;
 
+/// Bytes the scan acts on; runs of others (names, spaces, digits: most of a
+/// file) are skipped in a tight loop.
+fn acts_on(c: u8) -> bool {
+    matches!(
+        c,
+        b'/' | b'"'
+            | b'\''
+            | b'`'
+            | b'('
+            | b'['
+            | b'{'
+            | b')'
+            | b']'
+            | b'}'
+            | b';'
+            | b','
+            | b'='
+            | b'?'
+            | b'!'
+            | b'~'
+            | b'<'
+    )
+}
+
 /// The byte offset where the nesting first exceeds [`LIMIT`], if it does.
 pub fn too_deep(src: &str) -> Option<usize> {
     let b = src.as_bytes();
@@ -25,14 +49,28 @@ pub fn too_deep(src: &str) -> Option<usize> {
         if stack.len() + chain > LIMIT {
             return Some(i);
         }
+        if !acts_on(c) {
+            // The depth cannot change before the next byte the scan acts on.
+            i = b
+                .get(i..)
+                .and_then(|rest| rest.iter().position(|&d| acts_on(d)))
+                .map_or(b.len(), |p| p + i);
+            continue;
+        }
         let next = b.get(i + 1).copied().unwrap_or(0);
         match c {
             b'/' if next == b'/' => {
-                i = memchr(b'\n', b, i).unwrap_or(b.len());
+                i = b
+                    .get(i..)
+                    .and_then(|rest| memchr::memchr(b'\n', rest))
+                    .map_or(b.len(), |p| p + i);
                 continue;
             }
             b'/' if next == b'*' => {
-                i = find(b"*/", b, i + 2).map_or(b.len(), |e| e + 2);
+                i = b
+                    .get(i + 2..)
+                    .and_then(|rest| memchr::memmem::find(rest, b"*/"))
+                    .map_or(b.len(), |p| p + i + 4);
                 continue;
             }
             b'"' | b'\'' => {
@@ -92,29 +130,18 @@ fn template_text(
     }
 }
 
-fn memchr(needle: u8, b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|&c| c == needle)
-        .map(|p| p + from)
-}
-
-fn find(needle: &[u8], b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
 /// Past the closing quote (or the line's end: an unterminated string).
 fn skip_string(b: &[u8], start: usize, quote: u8) -> usize {
     let mut i = start + 1;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'\\' => i += 2,
-            b'\n' => return i,
-            _ if c == quote => return i + 1,
-            _ => i += 1,
+    while let Some(p) = b
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(quote, b'\\', b'\n', rest))
+    {
+        i += p;
+        match b.get(i) {
+            Some(b'\\') => i += 2,
+            Some(b'\n') => return i,
+            _ => return i + 1,
         }
     }
     b.len()
@@ -176,6 +203,23 @@ mod tests {
         ] {
             assert!(too_deep(&src).is_some(), "{}", &src[..40]);
         }
+    }
+
+    #[test]
+    fn brackets_in_comments_and_strings_do_not_count() {
+        let deep = "(".repeat(LIMIT + 10);
+        for src in [
+            format!("/* {deep} */ x = 1;"),
+            format!("x = \"\\\" {deep}\";"),
+            format!("x = '\\\\' + '{deep}';"),
+            format!("// {deep}\nx = 1;"),
+            format!("x = 1; /* unterminated {deep}"),
+        ] {
+            assert_eq!(too_deep(&src), None, "{}", &src[..20]);
+        }
+        // Past the comment's end they count again, from where they pass the limit.
+        let src = format!("/**/ x = {deep};");
+        assert_eq!(too_deep(&src), Some("/**/ x = ".len() + LIMIT + 1));
     }
 
     #[test]
