@@ -1711,10 +1711,21 @@ fn compact(f: &mut FnBody) {
     bound.extend(f.ctx_names.iter().cloned());
     bound.sort();
     bound.dedup();
+    // Atoms compare by pointer first: a scan beats a search by string order
+    // over the few names most bodies bind.
+    let is_bound = |r: &Atom| match bound.len() {
+        0..=16 => bound.contains(r),
+        _ => bound.binary_search(r).is_ok(),
+    };
     let keep = |refs: &mut ThinVec<Atom>| {
-        refs.retain(|r| bound.binary_search(r).is_ok());
-        refs.sort();
-        refs.dedup();
+        if refs.is_empty() {
+            return;
+        }
+        refs.retain(|r| is_bound(r));
+        if refs.len() > 1 {
+            refs.sort();
+            refs.dedup();
+        }
         refs.shrink_to_fit();
     };
     for (_, v) in &mut f.bindings {
@@ -1723,7 +1734,7 @@ fn compact(f: &mut FnBody) {
     for c in &mut f.calls {
         keep(&mut c.arg_flow.names);
     }
-    f.uses.retain(|u| bound.binary_search(&u.name).is_ok());
+    f.uses.retain(|u| is_bound(&u.name));
     f.uses.shrink_to_fit();
     f.calls.shrink_to_fit();
     f.bindings.shrink_to_fit();
