@@ -27,16 +27,6 @@ impl Rule for ClientSuppliedUserId {
             let (Some(args), Some((hm, hix))) = (&f.args, f.handler) else {
                 continue;
             };
-            // `addMember`, `inviteUser`, `assignTask`: the user id names another party.
-            let name = f.name().to_ascii_lowercase();
-            if [
-                "member", "invite", "assign", "share", "transfer", "follow", "block", "ban",
-            ]
-            .iter()
-            .any(|w| name.contains(w))
-            {
-                continue;
-            }
             let candidates: Vec<_> = args
                 .validators
                 .iter()
@@ -46,6 +36,16 @@ impl Rule for ClientSuppliedUserId {
                 .map(|(name, _, span)| (name.clone(), *span))
                 .collect();
             if candidates.is_empty() {
+                continue;
+            }
+            // `addMember`, `inviteUser`, `assignTask`: the user id names another party.
+            let name = f.name().to_ascii_lowercase();
+            if [
+                "member", "invite", "assign", "share", "transfer", "follow", "block", "ban",
+            ]
+            .iter()
+            .any(|w| name.contains(w))
+            {
                 continue;
             }
             let caller_on_ctx = f.builder.authenticated_by.is_some();
