@@ -1430,7 +1430,7 @@ impl BodyLowerer {
                     passes_ctx = true;
                     continue;
                 }
-                name_args.push(id.sym.clone());
+                push_sized(&mut name_args, id.sym.clone(), args.len() - i);
             }
             if i == 0 {
                 if let Expr::Lit(Lit::Str(s)) = arg {
@@ -1439,7 +1439,11 @@ impl BodyLowerer {
             }
             match member_path(arg) {
                 Some((root, path)) if path.len() <= 1 => {
-                    arg_paths.push((root, path.into_iter().next()));
+                    push_sized(
+                        &mut arg_paths,
+                        (root, path.into_iter().next()),
+                        args.len() - i,
+                    );
                 }
                 _ => {}
             }
@@ -1457,7 +1461,7 @@ impl BodyLowerer {
             secret_arg |= inner.env || inner.hmac;
             arg_flow.merge_from(&inner.flow);
             if let Head::Call(c) = inner.head {
-                arg_calls.push(c);
+                push_sized(&mut arg_calls, c, args.len() - i);
             }
             absorb(&mut v, inner);
         }
@@ -1517,6 +1521,7 @@ impl BodyLowerer {
                     .collect();
                 p.sort();
                 p.dedup();
+                p.shrink_to_fit();
                 p
             },
             arg_names: {
@@ -1530,6 +1535,7 @@ impl BodyLowerer {
                     .collect();
                 n.sort();
                 n.dedup();
+                n.shrink_to_fit();
                 n
             },
             result: mode,
@@ -1698,6 +1704,16 @@ impl BodyLowerer {
         };
         Node::Nested(Box::new(body))
     }
+}
+
+/// Pushes onto a list that gets at most one entry per argument, sized at the
+/// first push for the arguments left (not thin-vec's default of four): the
+/// model keeps one such list per call.
+fn push_sized<T>(list: &mut ThinVec<T>, item: T, left: usize) {
+    if list.capacity() == 0 {
+        list.reserve_exact(left);
+    }
+    list.push(item);
 }
 
 /// Only names bound in the body can carry an identity or a secret: drop the
