@@ -56,9 +56,9 @@ pub struct Builder {
     pub kind: Kind,
     pub visibility: Visibility,
     /// The name written at the call (`authedQuery`).
-    pub name: String,
+    pub name: Atom,
     /// The custom builder (by name) whose customisation authenticates.
-    pub authenticated_by: Option<String>,
+    pub authenticated_by: Option<Atom>,
     /// A customisation wraps `ctx.db` with row-level security rules.
     pub row_level_security: bool,
     /// A customisation checks the caller's role (`adminMutation`).
@@ -431,7 +431,7 @@ impl<'p> Analysis<'p> {
     }
 
     /// What a builder name in module `m` builds, following custom builders.
-    pub fn builder(&self, m: ModIx, name: &str, depth: u32) -> Option<Builder> {
+    pub fn builder(&self, m: ModIx, name: &Atom, depth: u32) -> Option<Builder> {
         if depth > MAX_BUILDER_DEPTH {
             return None;
         }
@@ -439,7 +439,7 @@ impl<'p> Analysis<'p> {
             Target::Builder(kind, visibility) => Some(Builder {
                 kind,
                 visibility,
-                name: name.to_string(),
+                name: name.clone(),
                 authenticated_by: None,
                 row_level_security: false,
                 checks_role: false,
@@ -450,12 +450,12 @@ impl<'p> Analysis<'p> {
                     return None;
                 };
                 let mut b = self.builder(t, &def.base, depth + 1)?;
-                b.name = name.to_string();
+                b.name = name.clone();
                 if let Some(custom) = &def.customisation {
                     if let Target::Fn(cm, cix) = self.project.resolve_ref(t, custom) {
                         let on_ctx = b.authenticated_by.is_some();
                         if b.authenticated_by.is_none() && self.summary(cm, cix).guarantee {
-                            b.authenticated_by = Some(cname.to_string());
+                            b.authenticated_by = Some(cname.clone());
                         }
                         b.checks_role |= self.checks_role_depth(cm, cix, on_ctx, 0);
                         b.rate_limited |= self.summary(cm, cix).limits;
