@@ -45,7 +45,16 @@ pub fn parse(src: &str, tsx: bool) -> Result<Parsed, SyntaxError> {
     // swc positions start at 1: 0 is its "dummy" position.
     let input = StringInput::new(src, BytePos(1), BytePos(1 + len));
     let comments = SingleThreadedComments::default();
-    let lexer = Lexer::new(syntax, EsVersion::latest(), input, Some(&comments));
+    // Only suppression comments are kept: a file that never mentions the
+    // prefix has none, and swc need not record its other comments.
+    let wants_comments =
+        memchr::memmem::find(src.as_bytes(), crate::suppress::PREFIX.as_bytes()).is_some();
+    let lexer = Lexer::new(
+        syntax,
+        EsVersion::latest(),
+        input,
+        wants_comments.then_some(&comments),
+    );
     let mut parser = Parser::new_from(lexer);
     let module = parser.parse_module();
     let recovered = parser.take_errors();
