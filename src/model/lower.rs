@@ -642,6 +642,8 @@ fn args_of(e: &Expr, key_span: Sp) -> Args {
     let Expr::Object(obj) = peel(e) else {
         return args;
     };
+    // At most one per property; kept for the whole check.
+    args.validators.reserve_exact(obj.props.len());
     for prop in &obj.props {
         let PropOrSpread::Prop(prop) = prop else {
             continue;
@@ -1752,6 +1754,10 @@ fn compact(f: &mut FnBody) {
     }
     f.uses.retain(|u| is_bound(&u.name));
     f.uses.shrink_to_fit();
+    f.params.shrink_to_fit();
+    f.ctx_names.shrink_to_fit();
+    f.arg_locals.shrink_to_fit();
+    f.catch_params.shrink_to_fit();
     f.calls.shrink_to_fit();
     f.bindings.shrink_to_fit();
     if let Some(body) = &mut f.body {
