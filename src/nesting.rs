@@ -51,26 +51,18 @@ pub fn too_deep(src: &str) -> Option<usize> {
         }
         if !acts_on(c) {
             // The depth cannot change before the next byte the scan acts on.
-            i = b
-                .get(i..)
-                .and_then(|rest| rest.iter().position(|&d| acts_on(d)))
-                .map_or(b.len(), |p| p + i);
+            i = find_from(b, i, |rest| rest.iter().position(|&d| acts_on(d)));
             continue;
         }
         let next = b.get(i + 1).copied().unwrap_or(0);
         match c {
             b'/' if next == b'/' => {
-                i = b
-                    .get(i..)
-                    .and_then(|rest| memchr::memchr(b'\n', rest))
-                    .map_or(b.len(), |p| p + i);
+                i = find_from(b, i, |rest| memchr::memchr(b'\n', rest));
                 continue;
             }
             b'/' if next == b'*' => {
-                i = b
-                    .get(i + 2..)
-                    .and_then(|rest| memchr::memmem::find(rest, b"*/"))
-                    .map_or(b.len(), |p| p + i + 4);
+                let end = find_from(b, i + 2, |rest| memchr::memmem::find(rest, b"*/"));
+                i = (end + 2).min(b.len());
                 continue;
             }
             b'"' | b'\'' => {
@@ -130,21 +122,24 @@ fn template_text(
     }
 }
 
+/// Where `find` first matches in `b` at or after `from`; the end of `b` when
+/// it does not.
+fn find_from(b: &[u8], from: usize, find: impl FnOnce(&[u8]) -> Option<usize>) -> usize {
+    b.get(from..).and_then(find).map_or(b.len(), |p| p + from)
+}
+
 /// Past the closing quote (or the line's end: an unterminated string).
 fn skip_string(b: &[u8], start: usize, quote: u8) -> usize {
     let mut i = start + 1;
-    while let Some(p) = b
-        .get(i..)
-        .and_then(|rest| memchr::memchr3(quote, b'\\', b'\n', rest))
-    {
-        i += p;
+    loop {
+        i = find_from(b, i, |rest| memchr::memchr3(quote, b'\\', b'\n', rest));
         match b.get(i) {
             Some(b'\\') => i += 2,
             Some(b'\n') => return i,
-            _ => return i + 1,
+            Some(_) => return i + 1,
+            None => return b.len(),
         }
     }
-    b.len()
 }
 
 /// From inside template text: `Some(i)` just past a `${`, or None when the
