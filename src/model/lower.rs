@@ -1078,8 +1078,17 @@ impl BodyLowerer {
                 }
             }
             let v = self.expr(init, ResultUse::Bound, out);
-            for name in pat_names(&d.name) {
-                self.out.bindings.push((name, v.clone()));
+            // Each name bound gets the value; the last takes it.
+            let mut names = pat_names(&d.name).into_iter().peekable();
+            while let Some(name) = names.next() {
+                let value = match names.peek() {
+                    Some(_) => v.clone(),
+                    None => {
+                        self.out.bindings.push((name, v));
+                        break;
+                    }
+                };
+                self.out.bindings.push((name, value));
             }
         }
     }
@@ -1203,15 +1212,26 @@ impl BodyLowerer {
             }
             Expr::Unary(u) => {
                 let inner = self.expr(&u.arg, ResultUse::Handled, out);
+                // What `absorb` takes, but not the flow: `!key`, `typeof key`
+                // are a boolean or a type name, not the content.
+                v.public |= inner.public;
+                v.calls |= inner.calls;
+                v.env |= inner.env;
+                v.hmac |= inner.hmac;
                 v.head = match u.op {
                     UnaryOp::Bang => {
-                        Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner.clone())))))
+                        v.refs.extend(inner.refs.iter().cloned());
+                        Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner)))))
                     }
-                    UnaryOp::Void => Head::Nullish,
-                    _ => Head::Other,
+                    UnaryOp::Void => {
+                        append(&mut v.refs, inner.refs);
+                        Head::Nullish
+                    }
+                    _ => {
+                        append(&mut v.refs, inner.refs);
+                        Head::Other
+                    }
                 };
-                absorb(&mut v, inner);
-                // `!key`, `typeof key`: a boolean or a type name, not the content.
                 v.flow = Flow::default();
             }
             Expr::Bin(b) => return self.binary(b, span, mode, out),
