@@ -65,45 +65,86 @@ fn server_only_name(name: &str) -> Option<String> {
     if name.starts_with('_') {
         return Some("_".into());
     }
-    let words = words(name);
-    // `getWebhookById`, `listAdminUsers`: a CRUD verb first makes the word the
-    // object (a `webhooks` table), not the caller.
-    let crud = words.first().is_some_and(|w| {
-        matches!(
-            w.as_str(),
-            "get"
-                | "list"
-                | "fetch"
-                | "find"
-                | "view"
-                | "count"
-                | "create"
-                | "update"
-                | "delete"
-                | "remove"
-                | "set"
-                | "add"
-                | "bump"
-                | "ping"
-                | "sync"
-                | "track"
-                | "record"
-                | "mark"
-                | "peek"
-                | "search"
-                | "explore"
-                | "load"
-                | "read"
-                | "toggle"
-                | "rename"
-                | "edit"
-        )
-    });
-    words.into_iter().find(|w| match w.as_str() {
-        "internal" | "migrate" | "migration" | "backfill" => true,
-        "cron" | "webhook" | "seed" | "admin" => !crud,
-        _ => false,
+    if !name.is_ascii() {
+        return server_only_word(name);
+    }
+    // ASCII names (nearly all): the same words, as slices, compared without
+    // lower-casing copies of them.
+    let mut words = ascii_words(name);
+    let first = words.next()?;
+    let crud = CRUD.iter().any(|c| first.eq_ignore_ascii_case(c));
+    std::iter::once(first)
+        .chain(words)
+        .find(|w| {
+            SERVER_WORDS
+                .iter()
+                .any(|(s, always)| (*always || !crud) && w.eq_ignore_ascii_case(s))
+        })
+        .map(str::to_ascii_lowercase)
+}
+
+/// The words of an ASCII name, as `words` splits them (in their own case).
+fn ascii_words(name: &str) -> impl Iterator<Item = &str> {
+    let bytes = name.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let b = bytes.get(i).copied().unwrap_or(b'_');
+            let at = i;
+            i += 1;
+            if b == b'_' || b == b'-' || b.is_ascii_digit() {
+                let word = name.get(start..at);
+                start = i;
+                if let Some(w) = word.filter(|w| !w.is_empty()) {
+                    return Some(w);
+                }
+            } else if b.is_ascii_uppercase() && at > start {
+                let word = name.get(start..at);
+                start = at;
+                if word.is_some() {
+                    return word;
+                }
+            }
+        }
+        let word = name.get(start..).filter(|w| !w.is_empty());
+        start = bytes.len();
+        word
     })
+}
+
+/// The word of `server_only_name`, by splitting the name into lower-case words.
+fn server_only_word(name: &str) -> Option<String> {
+    let words = words(name);
+    let crud = words.first().is_some_and(|w| CRUD.iter().any(|c| w == c));
+    words.into_iter().find(|w| is_server_word(w, crud))
+}
+
+/// `getWebhookById`, `listAdminUsers`: a CRUD verb first makes the word the
+/// object (a `webhooks` table), not the caller.
+const CRUD: &[&str] = &[
+    "get", "list", "fetch", "find", "view", "count", "create", "update", "delete", "remove", "set",
+    "add", "bump", "ping", "sync", "track", "record", "mark", "peek", "search", "explore", "load",
+    "read", "toggle", "rename", "edit",
+];
+
+/// Words that mark a function as server-only: always, or unless a CRUD verb
+/// comes first.
+const SERVER_WORDS: &[(&str, bool)] = &[
+    ("internal", true),
+    ("migrate", true),
+    ("migration", true),
+    ("backfill", true),
+    ("cron", false),
+    ("webhook", false),
+    ("seed", false),
+    ("admin", false),
+];
+
+fn is_server_word(word: &str, crud: bool) -> bool {
+    SERVER_WORDS
+        .iter()
+        .any(|(s, always)| (*always || !crud) && word == *s)
 }
 
 /// `testUtils.ts`, `debug*.ts`, `seed*.ts`, `dev*.ts` (not `devices.ts`).
@@ -177,5 +218,51 @@ mod tests {
         assert!(!server_only_module("devices"));
         assert!(!server_only_module("seeder"));
         assert!(!server_only_module("debugger"));
+    }
+
+    /// The slice-based split of ASCII names gives what the general one gives.
+    #[test]
+    fn the_ascii_split_agrees_with_the_general_one() {
+        let parts = [
+            "",
+            "x",
+            "Cron",
+            "CRON",
+            "cron",
+            "seed",
+            "Seed",
+            "reseed",
+            "admin",
+            "ADMIN",
+            "Admins",
+            "internal",
+            "Internal",
+            "migrate",
+            "Migration",
+            "backfill",
+            "BackFill",
+            "web",
+            "Hook",
+            "webhook",
+            "Webhook",
+            "get",
+            "list",
+            "_",
+            "-",
+            "1",
+            "run",
+            "job",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let name = format!("{a}{b}{c}");
+                    if name.starts_with('_') {
+                        continue;
+                    }
+                    assert_eq!(server_only_name(&name), server_only_word(&name), "{name}");
+                }
+            }
+        }
     }
 }
