@@ -1079,16 +1079,12 @@ impl BodyLowerer {
             }
             let v = self.expr(init, ResultUse::Bound, out);
             // Each name bound gets the value; the last takes it.
-            let mut names = pat_names(&d.name).into_iter().peekable();
-            while let Some(name) = names.next() {
-                let value = match names.peek() {
-                    Some(_) => v.clone(),
-                    None => {
-                        self.out.bindings.push((name, v));
-                        break;
-                    }
-                };
-                self.out.bindings.push((name, value));
+            let mut names = pat_names(&d.name);
+            if let Some(last) = names.pop() {
+                for name in names {
+                    self.out.bindings.push((name, v.clone()));
+                }
+                self.out.bindings.push((last, v));
             }
         }
     }
@@ -1211,26 +1207,23 @@ impl BodyLowerer {
                 return self.call(&n.callee, args, true, span, mode, out);
             }
             Expr::Unary(u) => {
-                let inner = self.expr(&u.arg, ResultUse::Handled, out);
+                let mut inner = self.expr(&u.arg, ResultUse::Handled, out);
                 // What `absorb` takes, but not the flow: `!key`, `typeof key`
                 // are a boolean or a type name, not the content.
                 v.public |= inner.public;
                 v.calls |= inner.calls;
                 v.env |= inner.env;
                 v.hmac |= inner.hmac;
+                // `!x` keeps its operand whole, in the condition.
+                let refs = match u.op {
+                    UnaryOp::Bang => inner.refs.clone(),
+                    _ => std::mem::take(&mut inner.refs),
+                };
+                append(&mut v.refs, refs);
                 v.head = match u.op {
-                    UnaryOp::Bang => {
-                        v.refs.extend(inner.refs.iter().cloned());
-                        Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner)))))
-                    }
-                    UnaryOp::Void => {
-                        append(&mut v.refs, inner.refs);
-                        Head::Nullish
-                    }
-                    _ => {
-                        append(&mut v.refs, inner.refs);
-                        Head::Other
-                    }
+                    UnaryOp::Bang => Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner))))),
+                    UnaryOp::Void => Head::Nullish,
+                    _ => Head::Other,
                 };
                 v.flow = Flow::default();
             }
