@@ -237,19 +237,19 @@ impl<'p> Analysis<'p> {
         &self.known
     }
 
-    fn known_as(&self, list: &[String], m: ModIx, call: &CallSite) -> bool {
+    fn known_as(&self, list: &[String], m: ModIx, f: &FnBody, call: &CallSite) -> bool {
         if list.is_empty() {
             return false;
         }
         let name = match &call.callee {
             Callee::Name(n) => Some(n.as_str()),
-            Callee::Member(_, p) | Callee::Method(_, p) => p.last().map(|s| s.as_str()),
+            Callee::Member(_, p) | Callee::Method(_, p) => f[*p].last().map(|s| s.as_str()),
             _ => None,
         };
         if name.is_some_and(|n| list.iter().any(|k| k == n)) {
             return true;
         }
-        let Target::Fn(tm, tix) = self.call_target(m, call) else {
+        let Target::Fn(tm, tix) = self.call_target(m, f, call) else {
             return false;
         };
         let Some(module) = self.project.module(tm) else {
@@ -275,12 +275,12 @@ impl<'p> Analysis<'p> {
     }
 
     /// What a call in module `m` calls: `f(...)` or `obj.a.b(...)`.
-    pub fn call_target(&self, m: ModIx, call: &CallSite) -> Target {
+    pub fn call_target(&self, m: ModIx, f: &FnBody, call: &CallSite) -> Target {
         match &call.callee {
             Callee::Name(n) => self.resolve(m, n),
             Callee::Member(root, path) => {
                 let base = self.resolve(m, root);
-                self.project.resolve_path(base, path, 0)
+                self.project.resolve_path(base, &f[*path], 0)
             }
             _ => Target::Unknown,
         }
@@ -565,20 +565,21 @@ impl<'p> Analysis<'p> {
         for c in &conds {
             collect_truthy(c, &mut truthy);
         }
-        if truthy
-            .iter()
-            .any(|v| matches!(v.head, Head::Other) && v.refs.iter().any(|r| eval.is_caller_name(r)))
-        {
+        if truthy.iter().any(|v| {
+            matches!(v.head, Head::Other) && body[v.refs].iter().any(|r| eval.is_caller_name(r))
+        }) {
             return true;
         }
         let mut compares = Vec::new();
         for c in &conds {
             collect_compares(c, &mut compares);
         }
-        if compares
-            .iter()
-            .any(|(l, r)| l.refs.iter().chain(&r.refs).any(|n| eval.is_caller_name(n)))
-        {
+        if compares.iter().any(|(l, r)| {
+            body[l.refs]
+                .iter()
+                .chain(&body[r.refs])
+                .any(|n| eval.is_caller_name(n))
+        }) {
             return true;
         }
         // `if (!isAdmin(user)) throw`: a predicate helper given the caller.
@@ -589,9 +590,9 @@ impl<'p> Analysis<'p> {
             let Some(call) = body.call(cix) else {
                 continue;
             };
-            if let Target::Fn(tm, tix) = self.call_target(m, call) {
+            if let Target::Fn(tm, tix) = self.call_target(m, body, call) {
                 if self.is_param_predicate(tm, tix)
-                    && call.name_args.iter().any(|n| eval.is_caller_name(n))
+                    && body[call.name_args].iter().any(|n| eval.is_caller_name(n))
                 {
                     return true;
                 }
@@ -616,7 +617,7 @@ impl<'p> Analysis<'p> {
             return true;
         }
         body.calls.iter().any(|call| {
-            matches!(self.call_target(m, call),
+            matches!(self.call_target(m, body, call),
                 Target::Fn(tm, tix) if self.checks_role_depth(tm, tix, false, depth + 1))
         })
     }
@@ -640,8 +641,8 @@ impl<'p> Analysis<'p> {
             let mut eqs = Vec::new();
             collect_eqs(c, &mut eqs);
             eqs.iter().any(|(a, b)| {
-                (a.refs.iter().any(|r| body.params.contains(r)) && constant(b))
-                    || (b.refs.iter().any(|r| body.params.contains(r)) && constant(a))
+                (body[a.refs].iter().any(|r| body.params.contains(r)) && constant(b))
+                    || (body[b.refs].iter().any(|r| body.params.contains(r)) && constant(a))
             })
         })
     }
@@ -749,14 +750,14 @@ enum Label {
 }
 
 impl Label {
-    fn render(&self, call: &CallSite) -> String {
+    fn render(&self, f: &FnBody, call: &CallSite) -> String {
         match self {
             Label::Written => match &call.callee {
-                Callee::Ctx(path) => format!("{}()", dotted(&Atom::from("ctx"), path)),
+                Callee::Ctx(path) => format!("{}()", dotted(&Atom::from("ctx"), &f[*path])),
                 Callee::Name(n) => format!("{n}()"),
-                Callee::Member(root, path) => format!("{}()", dotted(root, path)),
+                Callee::Member(root, path) => format!("{}()", dotted(root, &f[*path])),
                 Callee::Method(_, path) => {
-                    format!("{}()", path.last().map(|s| s.as_str()).unwrap_or("?"))
+                    format!("{}()", f[*path].last().map(|s| s.as_str()).unwrap_or("?"))
                 }
                 Callee::Dynamic => String::new(),
             },
@@ -780,12 +781,12 @@ enum What {
 }
 
 impl What {
-    fn render(&self, label: &Label, call: &CallSite) -> String {
+    fn render(&self, label: &Label, f: &FnBody, call: &CallSite) -> String {
         match self {
-            What::Call => label.render(call),
+            What::Call => label.render(f, call),
             What::Fixed(text) => (*text).to_string(),
-            What::Noted(note) => format!("{} {note}", label.render(call)),
-            What::Via(how, what) => format!("{}, {how} {what}", label.render(call)),
+            What::Noted(note) => format!("{} {note}", label.render(f, call)),
+            What::Via(how, what) => format!("{}, {how} {what}", label.render(f, call)),
         }
     }
 }
@@ -1011,7 +1012,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if let Some(call) = self.f.call(ix) {
             let event = |what: &What| Event {
                 span: call.span,
-                what: what.render(&fx.label, call),
+                what: what.render(&fx.label, self.f, call),
             };
             if !st.authed {
                 if let Some(what) = &fx.write {
@@ -1074,10 +1075,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
             return CallFx::default();
         };
         let project = self.an.project;
+        let f = self.f;
         let mut fx = CallFx::default();
         match &call.callee {
             Callee::Ctx(path) => {
-                if let [db, op, ..] = path.as_slice() {
+                let path = &f[*path];
+                if let [db, op, ..] = path {
                     if db == "db" {
                         fx.reads_db = matches!(op.as_str(), "get" | "query");
                         fx.writes_db =
@@ -1090,7 +1093,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     // `ctx.runQuery(api.users.current)`: the called function runs
                     // as the same caller, so its own checks count here.
                     fx.label =
-                        Label::Runs(format!("{} ({})", Label::Written.render(call), target.0));
+                        Label::Runs(format!("{} ({})", Label::Written.render(f, call), target.0));
                     let s = &target.1;
                     fx.guarantee = s.guarantee && call.awaited;
                     fx.identity = s.returns_identity;
@@ -1142,6 +1145,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
             Callee::Member(root, path) => {
+                let path = &f[*path];
                 if let Some(lib) = lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(made) = self.local_made(root) {
@@ -1166,6 +1170,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
             Callee::Method(base, path) => {
+                let path = &f[*path];
                 if let Some(lib) = lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(maker) = self.call_maker(*base) {
@@ -1180,12 +1185,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
         }
         // Checks the configuration names, where the model cannot see them.
         let known = &self.an.known;
-        if self.an.known_as(&known.auth, self.m, call) {
+        if self.an.known_as(&known.auth, self.m, self.f, call) {
             fx.guarantee = true;
             fx.write = None;
             fx.effect = None;
         }
-        if self.an.known_as(&known.rate_limits, self.m, call) {
+        if self.an.known_as(&known.rate_limits, self.m, self.f, call) {
             fx.limits = true;
             fx.effect = None;
         }
@@ -1231,8 +1236,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Target::Fn(tm, tix) => {
                 let s = self.an.summary(*tm, *tix);
                 let settled = call.awaited || !s.is_async;
+                let f = self.f;
                 let given = s.guarantee_given_identity
-                    && call.name_args.iter().any(|n| self.is_identity_name(n));
+                    && f[call.name_args].iter().any(|n| self.is_identity_name(n));
                 fx.guarantee = (s.guarantee || given) && settled;
                 fx.never_returns = s.never_returns && settled;
                 fx.identity = s.returns_identity;
@@ -1377,10 +1383,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
             _ => {}
         }
         let f = self.f;
-        if caller_on_ctx && v.refs.iter().any(|r| f.ctx_names.contains(r)) {
+        if caller_on_ctx && f[v.refs].iter().any(|r| f.ctx_names.contains(r)) {
             return true;
         }
-        v.refs.iter().any(|r| {
+        f[v.refs].iter().any(|r| {
             f.bindings
                 .iter()
                 .filter(|(name, _)| name == r)
@@ -1409,13 +1415,15 @@ impl<'a, 'p> FnEval<'a, 'p> {
             let mentions = |call: &CallSite| {
                 args_param
                     .as_ref()
-                    .is_some_and(|p| call.arg_props.iter().any(|(r, k)| r == p && k == arg))
-                    || local.as_ref().is_some_and(|l| call.arg_names.contains(l))
+                    .is_some_and(|p| f[call.arg_props].iter().any(|(r, k)| r == p && k == arg))
+                    || local
+                        .as_ref()
+                        .is_some_and(|l| f[call.arg_names].contains(l))
             };
             let refers = |v: &Val| {
                 (matches!(&v.head, Head::Name(n) if Some(n) == args_param.as_ref())
                     && v.prop.as_ref() == Some(arg))
-                    || local.as_ref().is_some_and(|l| v.refs.contains(l))
+                    || local.as_ref().is_some_and(|l| f[v.refs].contains(l))
             };
             // Compared with the caller, or the caller's role checked: fine.
             let conds = body_conds(f);
@@ -1444,12 +1452,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 // `patch(args.userId, ...)` addresses that user's document (an
                 // ownership question); writing the id into a document, or
                 // scoping a query by it, treats it as the caller.
-                let addresses = call.arg_paths.first().is_some_and(|(root, prop)| {
+                let addresses = f[call.arg_paths].first().is_some_and(|(root, prop)| {
                     (Some(root) == args_param.as_ref() && prop.as_ref() == Some(arg))
                         || (prop.is_none() && Some(root) == local.as_ref())
                 });
                 let write = match &call.callee {
-                    Callee::Ctx(p) => match p.as_slice() {
+                    Callee::Ctx(p) => match &f[*p] {
                         [db, op] if db == "db" => match op.as_str() {
                             "insert" => true,
                             "patch" | "replace" => !addresses,
@@ -1460,7 +1468,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     _ => false,
                 };
                 let read = match &call.callee {
-                    Callee::Member(_, p) | Callee::Method(_, p) => p
+                    Callee::Member(_, p) | Callee::Method(_, p) => f[*p]
                         .last()
                         .is_some_and(|m| matches!(m.as_str(), "withIndex" | "filter" | "eq")),
                     _ => false,
@@ -1520,11 +1528,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let Callee::Ctx(path) = &call.callee else {
                     continue;
                 };
-                let op = match path.as_slice() {
+                let op = match &f[*path] {
                     [db, op] if db == "db" => op.as_str(),
                     _ => continue,
                 };
-                if !call.arg_paths.first().is_some_and(|p| is_arg(p, arg)) {
+                if !f[call.arg_paths].first().is_some_and(|p| is_arg(p, arg)) {
                     continue;
                 }
                 match op {
@@ -1558,12 +1566,15 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             let public_gate = tested.iter().any(|v| {
                 v.prop.as_deref().is_some_and(convex::is_public_flag)
-                    && v.refs.iter().any(|r| docs.contains(r))
+                    && f[v.refs].iter().any(|r| docs.contains(r))
             });
             let returned = !public_gate
                 && returns.iter().any(|v| {
                     matches!(v.head, Head::Call(c) if reads.contains(&c))
-                        || v.refs.iter().chain(&v.flow.names).any(|r| docs.contains(r))
+                        || f[v.refs]
+                            .iter()
+                            .chain(&f[v.flow.names])
+                            .any(|r| docs.contains(r))
                 });
             let mut touched: Vec<(CallIx, bool)> = writes.iter().map(|w| (*w, true)).collect();
             if returned {
@@ -1577,7 +1588,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let op = match &call.callee {
                     Callee::Ctx(p) => format!(
                         "ctx.{}",
-                        p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(".")
+                        f[*p]
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(".")
                     ),
                     _ => String::new(),
                 };
@@ -1606,7 +1621,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         caller_on_ctx: bool,
     ) -> bool {
         let f = self.f;
-        let touches_doc = |v: &Val| v.refs.iter().any(|r| docs.contains(r));
+        let touches_doc = |v: &Val| f[v.refs].iter().any(|r| docs.contains(r));
         let mut conds = body_conds(f);
         for (_, b) in &f.bindings {
             if let Head::Cond(c) = &b.head {
@@ -1628,10 +1643,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
         // A lookup keyed by the caller and the document: a membership row.
         for (_, b) in &f.bindings {
             let keyed_by_doc = touches_doc(b)
-                || b.refs
+                || f[b.refs]
                     .iter()
                     .any(|r| f.arg_locals.iter().any(|(a, l)| a == arg && l == r))
-                || b.refs.iter().any(|r| Some(r) == f.params.first());
+                || f[b.refs].iter().any(|r| Some(r) == f.params.first());
             if matches!(b.head, Head::Call(_))
                 && keyed_by_doc
                 && self.is_caller(b, caller_on_ctx, 0)
@@ -1644,11 +1659,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
             let Some(call) = f.call(ix) else {
                 continue;
             };
-            let given = call
-                .arg_paths
+            let given = f[call.arg_paths]
                 .iter()
                 .any(|p| is_arg(p, arg) || (p.1.is_none() && docs.contains(&p.0)))
-                || call.arg_calls.iter().any(|c| reads.contains(c));
+                || f[call.arg_calls].iter().any(|c| reads.contains(c));
             if given && self.calls_project_function(call) {
                 return true;
             }
@@ -1661,14 +1675,14 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     fn calls_project_function(&self, call: &CallSite) -> bool {
-        matches!(self.an.call_target(self.m, call), Target::Fn(..))
+        matches!(self.an.call_target(self.m, self.f, call), Target::Fn(..))
     }
 
     fn calls_role_check(&self, call: &CallSite) -> bool {
-        if self.an.known_as(&self.an.known.roles, self.m, call) {
+        if self.an.known_as(&self.an.known.roles, self.m, self.f, call) {
             return true;
         }
-        match self.an.call_target(self.m, call) {
+        match self.an.call_target(self.m, self.f, call) {
             Target::Fn(m, ix) => self.an.checks_role(m, ix),
             _ => false,
         }
@@ -1687,13 +1701,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Head::Call(ix) => Some(*ix),
             _ => None,
         };
-        for ix in flow.calls.iter().copied().chain(head_call) {
+        let f = self.f;
+        for ix in f[flow.calls].iter().copied().chain(head_call) {
             if let Some(env) = self.fx(ix).env.clone() {
                 return Some(env);
             }
         }
-        let f = self.f;
-        for n in &flow.names {
+        for n in &f[flow.names] {
             for (name, b) in &f.bindings {
                 if name == n {
                     if let Some(env) = self.carries_env(&b.flow, &b.head, depth + 1) {
@@ -1715,13 +1729,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Head::Call(ix) => Some(*ix),
             _ => None,
         };
-        for ix in flow.calls.iter().copied().chain(head_call) {
+        let f = self.f;
+        for ix in f[flow.calls].iter().copied().chain(head_call) {
             if self.is_response_body(ix) {
                 return Some("the external response body");
             }
         }
-        let f = self.f;
-        for n in &flow.names {
+        for n in &f[flow.names] {
             if f.catch_params.contains(n) {
                 return Some("the caught error");
             }
@@ -1746,12 +1760,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
             c.is_some_and(|c| matches!(&c.callee, Callee::Name(n) if n == "fetch"))
         };
         match &call.callee {
-            Callee::Member(root, path) if matches!(path.as_slice(), [m] if m == "text") => {
+            Callee::Member(root, path) if matches!(&self.f[*path], [m] if m == "text") => {
                 self.f.bindings.iter().any(|(n, b)| {
                     n == root && matches!(b.head, Head::Call(c) if from_fetch(self.f.call(c)))
                 })
             }
-            Callee::Method(base, path) if matches!(path.as_slice(), [m] if m == "text") => {
+            Callee::Method(base, path) if matches!(&self.f[*path], [m] if m == "text") => {
                 from_fetch(self.f.call(*base))
             }
             _ => false,
@@ -1773,7 +1787,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 Callee::Name(n) if n == "ConvexError" => "is sent to the caller in a ConvexError",
                 Callee::Name(n) if call.is_new && n == "Response" => "is sent in the HTTP response",
                 Callee::Member(root, path)
-                    if root == "Response" && path.first().is_some_and(|p| p == "json") =>
+                    if root == "Response" && self.f[*path].first().is_some_and(|p| p == "json") =>
                 {
                     "is sent in the HTTP response"
                 }
@@ -1814,7 +1828,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             let Some(call) = self.f.call(ix) else {
                 continue;
             };
-            let Some(sink) = leak_sink(call) else {
+            let Some(sink) = leak_sink(self.f, call) else {
                 continue;
             };
             if let Some(var) = self.carries_env(&call.arg_flow, &Head::Other, 0) {
@@ -1852,7 +1866,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if !matches!(v.head, Head::Name(_) | Head::Call(_)) || v.refs.is_empty() {
             return false;
         }
-        v.refs.iter().all(|n| {
+        self.f[v.refs].iter().all(|n| {
             let mut bound = self
                 .f
                 .bindings
@@ -2061,9 +2075,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
         }
-        compares
-            .iter()
-            .any(|(l, r)| l.refs.iter().chain(&r.refs).any(|n| read_names.contains(n)))
+        compares.iter().any(|(l, r)| {
+            f[l.refs]
+                .iter()
+                .chain(&f[r.refs])
+                .any(|n| read_names.contains(n))
+        })
     }
 
     /// `ctx.db.query(...).withIndex(...).collect()`: a chain rooted in a read.
@@ -2074,7 +2091,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             };
             match &call.callee {
                 Callee::Ctx(p) => {
-                    return matches!(p.as_slice(), [db, op, ..] if db == "db" && matches!(op.as_str(), "get" | "query"))
+                    return matches!(&self.f[*p], [db, op, ..] if db == "db" && matches!(op.as_str(), "get" | "query"))
                 }
                 Callee::Method(base, _) => ix = *base,
                 _ => return false,
@@ -2113,7 +2130,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
     /// or bearer token header, usually hashed): present only for a valid one.
     fn credential_lookup(&mut self, ix: CallIx, v: &Val) -> bool {
         let reads = self.is_db_read_chain(ix) || self.fx(ix).reads_db;
-        reads && v.refs.iter().any(|r| self.is_credential_name(r, 0))
+        let f = self.f;
+        reads && f[v.refs].iter().any(|r| self.is_credential_name(r, 0))
     }
 
     /// Derived from a credential header: `req.headers.get("Authorization")`.
@@ -2130,15 +2148,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     Head::Call(c) => Some(c),
                     _ => None,
                 };
-                let from_header = b
-                    .flow
-                    .calls
+                let from_header = f[b.flow.calls]
                     .iter()
                     .copied()
                     .chain(head_call)
-                    .any(|c| f.call(c).is_some_and(is_credential_header));
+                    .any(|c| f.call(c).is_some_and(|c| is_credential_header(f, c)));
                 from_header
-                    || b.refs
+                    || f[b.refs]
                         .iter()
                         .any(|r| r != n && self.is_credential_name(r, depth + 1))
             })
@@ -2146,8 +2162,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
 
     /// A lookup keyed by an identity (`ctx.db.get(userId)`) is present only for it.
     fn derived_call(&mut self, _ix: CallIx, v: &Val) -> bool {
-        let refs = v.refs.clone();
-        refs.iter().any(|r| self.is_identity_name(r))
+        let f = self.f;
+        f[v.refs].iter().any(|r| self.is_identity_name(r))
     }
 
     fn is_identity_name(&mut self, n: &Atom) -> bool {
@@ -2190,7 +2206,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         let f = self.f;
-        v.refs.iter().any(|r| {
+        f[v.refs].iter().any(|r| {
             f.bindings
                 .iter()
                 .filter(|(name, _)| name == r)
@@ -2210,7 +2226,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             };
             let mut u = Unchecked {
                 span: call.span,
-                source: fx.label.render(call),
+                source: fx.label.render(self.f, call),
                 name: None,
                 deref: None,
                 discarded: false,
@@ -2261,7 +2277,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 return true;
             }
             for (b, v) in &self.f.bindings {
-                if v.refs.contains(&n) && !seen.contains(b) && seen.len() < 64 {
+                if self.f[v.refs].contains(&n) && !seen.contains(b) && seen.len() < 64 {
                     seen.push(b.clone());
                 }
             }
@@ -2435,12 +2451,12 @@ fn collect_returns<'n>(node: &'n Node, out: &mut Vec<&'n Val>) {
 }
 
 /// Calls whose arguments end up in front of someone: logs, errors, responses.
-fn leak_sink(call: &CallSite) -> Option<&'static str> {
+fn leak_sink(f: &FnBody, call: &CallSite) -> Option<&'static str> {
     match &call.callee {
         Callee::Member(root, path) if root == "console" && path.len() == 1 => Some("is logged"),
         Callee::Name(n) if call.is_new && n == "Response" => Some("is sent in an HTTP response"),
         Callee::Member(root, path)
-            if root == "Response" && path.first().is_some_and(|p| p == "json") =>
+            if root == "Response" && f[*path].first().is_some_and(|p| p == "json") =>
         {
             Some("is sent in an HTTP response")
         }
@@ -2450,10 +2466,10 @@ fn leak_sink(call: &CallSite) -> Option<&'static str> {
 }
 
 /// `x.headers.get("Authorization")`, `"X-API-Key"`, a token or cookie header.
-fn is_credential_header(call: &CallSite) -> bool {
+fn is_credential_header(f: &FnBody, call: &CallSite) -> bool {
     let is_get = match &call.callee {
         Callee::Member(_, p) | Callee::Method(_, p) => {
-            matches!(p.as_slice(), [.., h, g] if h == "headers" && g == "get")
+            matches!(&f[*p], [.., h, g] if h == "headers" && g == "get")
         }
         _ => false,
     };

@@ -2,9 +2,12 @@
 //! project pass work on. Lowering (see `lower.rs`) keeps only what decides
 //! authentication: control flow, calls, bindings and conditions.
 
+use std::marker::PhantomData;
+use std::ops::Index;
+
 use swc_atoms::Atom;
-// Thin vectors (one pointer, no allocation when empty): the model holds one
-// call site per call in the project and most of these lists are empty.
+// Thin vectors (one pointer, no allocation when empty): a body holds one
+// sequence per block.
 use thin_vec::ThinVec;
 
 /// Byte range in a file, 0-based, end exclusive.
@@ -16,6 +19,122 @@ pub struct Sp {
 
 /// Index of a call in its function's call table.
 pub type CallIx = u32;
+
+/// A list held in its body's pools: `body[run]` is the slice. A body keeps
+/// all its lists in a few pools instead of one allocation per list, so it is
+/// built, kept and freed as a few blocks.
+pub struct Run<T> {
+    at: u32,
+    len: u32,
+    _of: PhantomData<fn() -> T>,
+}
+
+/// Names (value refs and flows, callee paths, a call's argument names).
+pub type Names = Run<Atom>;
+/// Call indices (calls whose results flow somewhere, calls given as arguments).
+pub type Calls = Run<CallIx>;
+
+impl<T> Run<T> {
+    pub const EMPTY: Self = Run {
+        at: 0,
+        len: 0,
+        _of: PhantomData,
+    };
+
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    fn end(self) -> usize {
+        self.at as usize + self.len as usize
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.at as usize..self.end()
+    }
+
+    /// The entries of `pool` from `at` to its end, as a run.
+    pub fn tail(pool: &[T], at: usize) -> Self {
+        Run {
+            at: at as u32,
+            len: pool.len().saturating_sub(at) as u32,
+            _of: PhantomData,
+        }
+    }
+
+    pub fn of(self, pool: &[T]) -> &[T] {
+        debug_assert!(self.end() <= pool.len(), "a run outside its pool");
+        pool.get(self.range()).unwrap_or(&[])
+    }
+
+    /// Appends `item`; the run moves to the end of `pool` first unless it
+    /// already ends there (pool entries are never changed, so a run shared
+    /// by copies of a value stays what each copy saw).
+    pub fn push(&mut self, pool: &mut Vec<T>, item: T)
+    where
+        T: Clone,
+    {
+        self.move_to_end(pool);
+        pool.push(item);
+        self.len += 1;
+    }
+
+    /// Appends `src`'s entries: a move when this run is empty, nothing to
+    /// copy when `src` starts where this run ends (operands are lowered in
+    /// order, so their lists are usually adjacent).
+    pub fn append(&mut self, pool: &mut Vec<T>, src: Self)
+    where
+        T: Clone,
+    {
+        if src.len == 0 {
+            return;
+        }
+        if self.len == 0 {
+            *self = src;
+            return;
+        }
+        if self.end() != src.at as usize {
+            self.move_to_end(pool);
+            pool.extend_from_within(src.range());
+        }
+        self.len += src.len;
+    }
+
+    fn move_to_end(&mut self, pool: &mut Vec<T>)
+    where
+        T: Clone,
+    {
+        if self.len == 0 {
+            self.at = pool.len() as u32;
+        } else if self.end() != pool.len() {
+            let range = self.range();
+            self.at = pool.len() as u32;
+            pool.extend_from_within(range);
+        }
+    }
+}
+
+// Derived impls would ask `T` for the same traits.
+impl<T> Clone for Run<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Run<T> {}
+impl<T> Default for Run<T> {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+impl<T> std::fmt::Debug for Run<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.at, self.end())
+    }
+}
 /// Index of a function body in its file's function table.
 pub type FnIx = u32;
 
@@ -73,7 +192,7 @@ impl Try {
 pub struct Val {
     pub head: Head,
     /// Local names referenced anywhere inside (callbacks included).
-    pub refs: ThinVec<Atom>,
+    pub refs: Names,
     /// Reads `process.env`.
     pub env: bool,
     /// Computes an HMAC or signature.
@@ -119,38 +238,9 @@ pub enum Head {
 pub struct Flow {
     /// `process.env.NAME` (or `process.env` itself).
     pub env: Option<Atom>,
-    pub names: ThinVec<Atom>,
+    pub names: Names,
     /// Call results built into the value (`{ error: await res.text() }`).
-    pub calls: ThinVec<CallIx>,
-}
-
-/// `dst.extend(src)`, but a move when `dst` is empty: values are built by
-/// absorbing their operands, and most absorb a single non-empty one.
-pub fn append<T>(dst: &mut ThinVec<T>, src: ThinVec<T>) {
-    if dst.is_empty() {
-        *dst = src;
-    } else {
-        dst.extend(src);
-    }
-}
-
-impl Flow {
-    pub fn merge(&mut self, other: Flow) {
-        if self.env.is_none() {
-            self.env = other.env;
-        }
-        append(&mut self.names, other.names);
-        append(&mut self.calls, other.calls);
-    }
-
-    /// `merge` of a copy, without building the copy first.
-    pub fn merge_from(&mut self, other: &Flow) {
-        if self.env.is_none() {
-            self.env.clone_from(&other.env);
-        }
-        self.names.extend(other.names.iter().cloned());
-        self.calls.extend(other.calls.iter().copied());
-    }
+    pub calls: Calls,
 }
 
 /// Values are boxed: a condition is 24 bytes, and most are a single test.
@@ -175,13 +265,13 @@ pub enum Cond {
 #[derive(Debug, Clone)]
 pub enum Callee {
     /// `ctx.a.b(...)`: the path after the Convex ctx.
-    Ctx(ThinVec<Atom>),
+    Ctx(Names),
     /// `f(...)`: a local, imported or global name.
     Name(Atom),
     /// `obj.a.b(...)` on a local, imported or global name.
-    Member(Atom, ThinVec<Atom>),
+    Member(Atom, Names),
     /// `call(...).a.b(...)`: a method on another call's result.
-    Method(CallIx, ThinVec<Atom>),
+    Method(CallIx, Names),
     Dynamic,
 }
 
@@ -211,7 +301,7 @@ pub struct CallSite {
     /// Some argument is the Convex ctx.
     pub passes_ctx: bool,
     /// Arguments that are whole local names.
-    pub name_args: ThinVec<Atom>,
+    pub name_args: Names,
     /// An argument reads `process.env` or an HMAC (for `timingSafeEqual`).
     pub secret_arg: bool,
     /// First string-literal argument (`crypto.subtle.verify("HMAC", ..)`).
@@ -221,13 +311,13 @@ pub struct CallSite {
     /// What the arguments carry, merged (for sinks such as `console.log`).
     pub arg_flow: Flow,
     /// Arguments that are a name or one property of a name: `doc`, `args.id`.
-    pub arg_paths: ThinVec<(Atom, Option<Atom>)>,
+    pub arg_paths: Run<(Atom, Option<Atom>)>,
     /// Arguments that are themselves calls: `check(await ctx.db.get(id))`.
-    pub arg_calls: ThinVec<CallIx>,
+    pub arg_calls: Calls,
     /// Every `x.y` mentioned anywhere in the arguments (callbacks included).
-    pub arg_props: ThinVec<(Atom, Atom)>,
+    pub arg_props: Run<(Atom, Atom)>,
     /// Every name mentioned anywhere in the arguments (callbacks included).
-    pub arg_names: ThinVec<Atom>,
+    pub arg_names: Names,
     /// An options object argument has `throws: true` (rate limiters).
     pub throws_true: bool,
     pub result: ResultUse,
@@ -284,10 +374,72 @@ pub struct FnBody {
     pub catch_params: Vec<Atom>,
     /// Where lowering stopped because the body nests too deeply.
     pub too_deep: Option<u32>,
+    /// The pools every `Run` of this body indexes.
+    pub names: Vec<Atom>,
+    pub call_ixs: Vec<CallIx>,
+    pub paths: Vec<(Atom, Option<Atom>)>,
+    pub props: Vec<(Atom, Atom)>,
 }
 
 impl FnBody {
     pub fn call(&self, ix: CallIx) -> Option<&CallSite> {
         self.calls.get(ix as usize)
+    }
+}
+
+macro_rules! pool {
+    ($t:ty, $field:ident) => {
+        impl Index<Run<$t>> for FnBody {
+            type Output = [$t];
+            fn index(&self, run: Run<$t>) -> &[$t] {
+                run.of(&self.$field)
+            }
+        }
+    };
+}
+pool!(Atom, names);
+pool!(CallIx, call_ixs);
+pool!((Atom, Option<Atom>), paths);
+pool!((Atom, Atom), props);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs built the ways lowering builds them read back as the lists they
+    /// stand for, however they share or interleave in the pool.
+    #[test]
+    fn runs_read_back_as_their_lists() {
+        let mut pool: Vec<u32> = Vec::new();
+        let mut a = Run::EMPTY;
+        a.push(&mut pool, 1);
+        a.push(&mut pool, 2);
+        // A copy shares the entries; each then grows on its own.
+        let mut b = a;
+        a.push(&mut pool, 3);
+        b.push(&mut pool, 4);
+        assert_eq!(a.of(&pool), [1, 2, 3]);
+        assert_eq!(b.of(&pool), [1, 2, 4]);
+        // Adjacent runs merge in place; others are copied to the end.
+        let mut c = Run::EMPTY;
+        c.push(&mut pool, 5);
+        let mut d = Run::EMPTY;
+        d.push(&mut pool, 6);
+        let before = pool.len();
+        c.append(&mut pool, d);
+        assert_eq!(pool.len(), before);
+        assert_eq!(c.of(&pool), [5, 6]);
+        a.append(&mut pool, c);
+        assert_eq!(a.of(&pool), [1, 2, 3, 5, 6]);
+        assert_eq!(b.of(&pool), [1, 2, 4]);
+        // Appending to or from an empty run copies nothing.
+        let mut e = Run::EMPTY;
+        let before = pool.len();
+        e.append(&mut pool, b);
+        b.append(&mut pool, Run::EMPTY);
+        assert_eq!(pool.len(), before);
+        assert_eq!(e.of(&pool), [1, 2, 4]);
+        assert_eq!(Run::<u32>::EMPTY.of(&pool), [] as [u32; 0]);
+        assert_eq!(Run::tail(&pool, pool.len() - 2).of(&pool), [5, 6]);
     }
 }

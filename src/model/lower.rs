@@ -13,8 +13,8 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    append, CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head,
-    If as IrIf, Node, ResultUse, Sp, Try as IrTry, Use, UseKind, Val,
+    CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head, If as IrIf, Names,
+    Node, ResultUse, Run, Sp, Try as IrTry, Use, UseKind, Val,
 };
 
 /// Statements and expressions nested deeper than this are not lowered (the
@@ -160,6 +160,7 @@ impl<'a> FnLike<'a> {
 pub fn lower_module(module: &Module) -> FileFacts {
     let mut lw = ModuleLowerer {
         facts: FileFacts::default(),
+        scratch: Scratch::default(),
     };
     for item in &module.body {
         if let ModuleItem::ModuleDecl(ModuleDecl::Import(decl)) = item {
@@ -174,6 +175,8 @@ pub fn lower_module(module: &Module) -> FileFacts {
 
 struct ModuleLowerer {
     facts: FileFacts,
+    /// Lent to each body's lowering in turn, so its pools grow once a module.
+    scratch: Scratch,
 }
 
 impl ModuleLowerer {
@@ -627,7 +630,9 @@ impl ModuleLowerer {
     }
 
     fn lower_fn(&mut self, f: FnLike<'_>, name: &str, ctx_first: bool) -> FnIx {
-        let body = BodyLowerer::lower(f, name, ctx_first);
+        let scratch = std::mem::take(&mut self.scratch);
+        let (body, scratch) = BodyLowerer::lower(f, name, ctx_first, scratch);
+        self.scratch = scratch;
         self.facts.fns.push(body);
         (self.facts.fns.len() - 1) as FnIx
     }
@@ -783,9 +788,75 @@ fn is_ctx_ts_type(t: &TsType) -> bool {
     }
 }
 
+/// Where a body's lists are built before compaction keeps some of them in
+/// the body's own pools.
+#[derive(Default)]
+struct Scratch {
+    /// Values' names and flows: merging operands' lists leaves copies behind.
+    refs: Vec<Atom>,
+    flows: Vec<Atom>,
+    flow_calls: Vec<CallIx>,
+    /// A call's argument lists while its arguments are lowered (a nested
+    /// call's entries go above and are taken off first).
+    arg_names: Vec<Atom>,
+    arg_paths: Vec<(Atom, Option<Atom>)>,
+    arg_calls: Vec<CallIx>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.refs.clear();
+        self.flows.clear();
+        self.flow_calls.clear();
+        self.arg_names.clear();
+        self.arg_paths.clear();
+        self.arg_calls.clear();
+    }
+}
+
+/// Moves the entries of `stack` from `base` to the end of `pool`, as a run.
+fn take_run<T>(stack: &mut Vec<T>, base: usize, pool: &mut Vec<T>) -> Run<T> {
+    let at = pool.len();
+    pool.extend(stack.drain(base..));
+    Run::tail(pool, at)
+}
+
+/// Pushes `items` onto `pool`, as a run.
+fn run_of<T>(pool: &mut Vec<T>, items: impl IntoIterator<Item = T>) -> Run<T> {
+    let at = pool.len();
+    pool.extend(items);
+    Run::tail(pool, at)
+}
+
+/// Sorts the entries of `pool` from `at` and drops repeats, as a run.
+fn sorted_run<T: Ord>(pool: &mut Vec<T>, at: usize) -> Run<T> {
+    if let Some(tail) = pool.get_mut(at..).filter(|t| t.len() > 1) {
+        tail.sort();
+        let mut kept = 1;
+        for i in 1..tail.len() {
+            if tail.get(i) != tail.get(kept - 1) {
+                tail.swap(i, kept);
+                kept += 1;
+            }
+        }
+        pool.truncate(at + kept);
+    }
+    Run::tail(pool, at)
+}
+
+/// `ctx_path` on the aliases alone, so the body's pools can be written meanwhile.
+fn ctx_path_in<'a>(aliases: &'a [(Atom, Vec<Atom>)], name: &str) -> Option<&'a [Atom]> {
+    aliases
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p.as_slice())
+}
+
 /// Lowers one function body: builds its call table, bindings, uses and tree.
 struct BodyLowerer {
     out: FnBody,
+    s: Scratch,
     /// Names that stand for the Convex ctx or a part of it: (name, path in ctx).
     ctx_aliases: Vec<(Atom, Vec<Atom>)>,
     depth: u32,
@@ -796,8 +867,9 @@ struct BodyLowerer {
 }
 
 impl BodyLowerer {
-    fn lower(f: FnLike<'_>, name: &str, ctx_first: bool) -> FnBody {
+    fn lower(f: FnLike<'_>, name: &str, ctx_first: bool, scratch: Scratch) -> (FnBody, Scratch) {
         let mut lw = BodyLowerer {
+            s: scratch,
             out: FnBody {
                 name: atom(name),
                 span: sp(f.span()),
@@ -852,8 +924,9 @@ impl BodyLowerer {
             FnLike::Arrow(a) => Some(lw.arrow_body(&a.body)),
         };
         lw.out.body = body;
-        compact(&mut lw.out);
-        lw.out
+        compact(&mut lw.out, &lw.s);
+        lw.s.clear();
+        (lw.out, lw.s)
     }
 
     fn param(&mut self, p: &Pat, is_ctx: bool) {
@@ -897,11 +970,31 @@ impl BodyLowerer {
     }
 
     fn ctx_path(&self, name: &str) -> Option<&[Atom]> {
-        self.ctx_aliases
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, p)| p.as_slice())
+        ctx_path_in(&self.ctx_aliases, name)
+    }
+
+    /// `x` is read: the value refers to it and carries its content.
+    fn name_ref(&mut self, v: &mut Val, name: &Atom) {
+        v.refs.push(&mut self.s.refs, name.clone());
+        v.flow.names.push(&mut self.s.flows, name.clone());
+    }
+
+    /// Merge what an operand contributes into the value of the whole expression.
+    fn absorb(&mut self, v: &mut Val, inner: Val) {
+        v.public |= inner.public;
+        self.merge_flow(&mut v.flow, inner.flow);
+        v.refs.append(&mut self.s.refs, inner.refs);
+        v.calls |= inner.calls;
+        v.env |= inner.env;
+        v.hmac |= inner.hmac;
+    }
+
+    fn merge_flow(&mut self, dst: &mut Flow, src: Flow) {
+        if dst.env.is_none() {
+            dst.env = src.env;
+        }
+        dst.names.append(&mut self.s.flows, src.names);
+        dst.calls.append(&mut self.s.flow_calls, src.calls);
     }
 
     fn arrow_body(&mut self, body: &ArrowFunctionBody) -> Node {
@@ -1148,8 +1241,7 @@ impl BodyLowerer {
                 } else {
                     self.record_use(&i.sym, mode, i.span);
                     v.head = Head::Name(i.sym.clone());
-                    v.refs.push(i.sym.clone());
-                    v.flow.names.push(i.sym.clone());
+                    self.name_ref(&mut v, &i.sym);
                 }
             }
             Expr::Lit(l) => {
@@ -1169,14 +1261,14 @@ impl BodyLowerer {
             Expr::Tpl(t) => {
                 for x in &t.exprs {
                     let inner = self.expr(x, ResultUse::Other, out);
-                    absorb(&mut v, inner);
+                    self.absorb(&mut v, inner);
                 }
                 v.head = Head::Lit;
             }
             Expr::TaggedTpl(t) => {
                 for x in &t.tpl.exprs {
                     let inner = self.expr(x, ResultUse::Other, out);
-                    absorb(&mut v, inner);
+                    self.absorb(&mut v, inner);
                 }
             }
             Expr::Member(m) => return self.member(m, false, mode, out),
@@ -1207,19 +1299,16 @@ impl BodyLowerer {
                 return self.call(&n.callee, args, true, span, mode, out);
             }
             Expr::Unary(u) => {
-                let mut inner = self.expr(&u.arg, ResultUse::Handled, out);
+                let inner = self.expr(&u.arg, ResultUse::Handled, out);
                 // What `absorb` takes, but not the flow: `!key`, `typeof key`
                 // are a boolean or a type name, not the content.
                 v.public |= inner.public;
                 v.calls |= inner.calls;
                 v.env |= inner.env;
                 v.hmac |= inner.hmac;
-                // `!x` keeps its operand whole, in the condition.
-                let refs = match u.op {
-                    UnaryOp::Bang => inner.refs.clone(),
-                    _ => std::mem::take(&mut inner.refs),
-                };
-                append(&mut v.refs, refs);
+                // `!x` keeps its operand whole, in the condition (a run is
+                // shared by copies, not copied).
+                v.refs.append(&mut self.s.refs, inner.refs);
                 v.head = match u.op {
                     UnaryOp::Bang => Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner))))),
                     UnaryOp::Void => Head::Nullish,
@@ -1239,8 +1328,8 @@ impl BodyLowerer {
                     then: Node::Seq(then),
                     els: Node::Seq(els),
                 })));
-                absorb(&mut v, a);
-                absorb(&mut v, b);
+                self.absorb(&mut v, a);
+                self.absorb(&mut v, b);
             }
             Expr::Assign(a) => {
                 let value = self.expr(&a.right, ResultUse::Bound, out);
@@ -1265,7 +1354,7 @@ impl BodyLowerer {
             Expr::Array(a) => {
                 for el in a.elems.iter().flatten() {
                     let inner = self.expr(&el.expr, ResultUse::Other, out);
-                    absorb(&mut v, inner);
+                    self.absorb(&mut v, inner);
                 }
                 v.head = Head::Lit;
             }
@@ -1290,17 +1379,16 @@ impl BodyLowerer {
                     match p {
                         PropOrSpread::Spread(s) => {
                             let inner = self.expr(&s.expr, ResultUse::Other, out);
-                            absorb(&mut v, inner);
+                            self.absorb(&mut v, inner);
                         }
                         PropOrSpread::Prop(prop) => match &**prop {
                             Prop::KeyValue(kv) => {
                                 let inner = self.expr(&kv.value, part_mode, out);
-                                absorb(&mut v, inner);
+                                self.absorb(&mut v, inner);
                             }
                             Prop::Shorthand(id) => {
                                 self.record_use(&id.sym, part_mode, id.span);
-                                v.refs.push(id.sym.clone());
-                                v.flow.names.push(id.sym.clone());
+                                self.name_ref(&mut v, &id.sym);
                             }
                             _ => {}
                         },
@@ -1315,8 +1403,9 @@ impl BodyLowerer {
                 if let Some(f) = FnLike::of(e) {
                     out.push(self.nested(f));
                 }
-                let used = self.out.uses.get(uses_before..).unwrap_or(&[]);
-                v.refs.extend(used.iter().map(|u| u.name.clone()));
+                for u in self.out.uses.get(uses_before..).unwrap_or(&[]) {
+                    v.refs.push(&mut self.s.refs, u.name.clone());
+                }
                 v.head = Head::Lit;
             }
             Expr::Yield(y) => {
@@ -1362,7 +1451,7 @@ impl BodyLowerer {
         let mut v = self.expr(&m.obj, obj_mode, out);
         if let MemberProp::Computed(c) = &m.prop {
             let inner = self.expr(&c.expr, ResultUse::Other, out);
-            append(&mut v.refs, inner.refs);
+            v.refs.append(&mut self.s.refs, inner.refs);
             v.env |= inner.env;
         }
         v.span = span;
@@ -1410,32 +1499,30 @@ impl BodyLowerer {
         let callee = peel(callee);
         let resolved = match member_path(callee) {
             Some((root, path)) => {
-                if let Some(prefix) = self.ctx_path(&root) {
-                    let mut full: ThinVec<Atom> = prefix.iter().cloned().collect();
-                    full.extend(path);
-                    IrCallee::Ctx(full)
+                if let Some(prefix) = ctx_path_in(&self.ctx_aliases, &root) {
+                    let full = prefix.iter().cloned().chain(path);
+                    IrCallee::Ctx(run_of(&mut self.out.names, full))
                 } else if path.is_empty() {
                     IrCallee::Name(root)
                 } else {
                     // A method on a local value: `identity.email.toLowerCase()`.
                     self.record_use(&root, ResultUse::Dereferenced, callee.span());
-                    v.refs.push(root.clone());
-                    v.flow.names.push(root.clone());
-                    IrCallee::Member(root, path)
+                    self.name_ref(&mut v, &root);
+                    IrCallee::Member(root, run_of(&mut self.out.names, path))
                 }
             }
             None => self.method_callee(callee, &mut v, out),
         };
         let public_before = self.public_tests;
         let mut arg_flow = Flow::default();
-        let mut arg_paths = ThinVec::new();
-        let mut arg_calls = ThinVec::new();
+        let paths_base = self.s.arg_paths.len();
+        let calls_base = self.s.arg_calls.len();
         let props_before = self.props_seen.len();
         let throws_true = args.iter().any(|a| has_throws_true(&a.expr));
         let uses_before = self.out.uses.len();
         let mut passes_ctx = false;
         let mut secret_arg = false;
-        let mut name_args = ThinVec::new();
+        let names_base = self.s.arg_names.len();
         let mut first_str = None;
         let mut fn_arg = None;
         for (i, a) in args.iter().enumerate() {
@@ -1445,7 +1532,7 @@ impl BodyLowerer {
                     passes_ctx = true;
                     continue;
                 }
-                push_sized(&mut name_args, id.sym.clone(), args.len() - i);
+                self.s.arg_names.push(id.sym.clone());
             }
             if i == 0 {
                 if let Expr::Lit(Lit::Str(s)) = arg {
@@ -1454,11 +1541,7 @@ impl BodyLowerer {
             }
             match member_path(arg) {
                 Some((root, path)) if path.len() <= 1 => {
-                    push_sized(
-                        &mut arg_paths,
-                        (root, path.into_iter().next()),
-                        args.len() - i,
-                    );
+                    self.s.arg_paths.push((root, path.into_iter().next()));
                 }
                 _ => {}
             }
@@ -1474,26 +1557,28 @@ impl BodyLowerer {
             };
             let inner = self.expr(arg, arg_mode, out);
             secret_arg |= inner.env || inner.hmac;
-            arg_flow.merge_from(&inner.flow);
+            self.merge_flow(&mut arg_flow, inner.flow.clone());
             if let Head::Call(c) = inner.head {
-                push_sized(&mut arg_calls, c, args.len() - i);
+                self.s.arg_calls.push(c);
             }
-            absorb(&mut v, inner);
+            self.absorb(&mut v, inner);
         }
         // A call's result carries its receiver's and arguments' content only
         // for string transformations (`String(key)`, `key.slice(0, 4)`).
-        v.flow = if carries_content(&resolved) {
+        v.flow = if carries_content(&resolved, &self.out.names) {
             let mut f = std::mem::take(&mut v.flow);
-            f.merge_from(&arg_flow);
+            self.merge_flow(&mut f, arg_flow.clone());
             f
         } else {
             Flow::default()
         };
-        if is_hmac_callee(&resolved) {
+        if is_hmac_callee(&resolved, &self.out.names) {
             v.hmac = true;
         }
         let method = match &resolved {
-            IrCallee::Member(_, p) | IrCallee::Method(_, p) | IrCallee::Ctx(p) => p.last().cloned(),
+            IrCallee::Member(_, p) | IrCallee::Method(_, p) | IrCallee::Ctx(p) => {
+                p.of(&self.out.names).last().cloned()
+            }
             _ => None,
         };
         // `q.eq("isPublic", true)`, `q.field("isPublic")`
@@ -1511,6 +1596,17 @@ impl BodyLowerer {
             v.public = true;
         }
         let ix = self.out.calls.len() as CallIx;
+        let name_args = take_run(&mut self.s.arg_names, names_base, &mut self.out.names);
+        let arg_paths = take_run(&mut self.s.arg_paths, paths_base, &mut self.out.paths);
+        let arg_calls = take_run(&mut self.s.arg_calls, calls_base, &mut self.out.call_ixs);
+        let at = self.out.props.len();
+        let seen = self.props_seen.get(props_before..).unwrap_or(&[]);
+        self.out.props.extend(seen.iter().cloned());
+        let arg_props = sorted_run(&mut self.out.props, at);
+        let at = self.out.names.len();
+        let used = self.out.uses.get(uses_before..).unwrap_or(&[]);
+        self.out.names.extend(used.iter().map(|u| u.name.clone()));
+        let arg_names = sorted_run(&mut self.out.names, at);
         self.out.calls.push(CallSite {
             callee: resolved,
             span,
@@ -1526,39 +1622,14 @@ impl BodyLowerer {
             arg_paths,
             arg_calls,
             throws_true,
-            arg_props: {
-                let mut p: ThinVec<_> = self
-                    .props_seen
-                    .get(props_before..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .cloned()
-                    .collect();
-                p.sort();
-                p.dedup();
-                p.shrink_to_fit();
-                p
-            },
-            arg_names: {
-                let mut n: ThinVec<Atom> = self
-                    .out
-                    .uses
-                    .get(uses_before..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .map(|u| u.name.clone())
-                    .collect();
-                n.sort();
-                n.dedup();
-                n.shrink_to_fit();
-                n
-            },
+            arg_props,
+            arg_names,
             result: mode,
         });
         out.push(Node::Call(ix));
         v.head = Head::Call(ix);
         v.calls |= !is_new;
-        v.flow.calls.push(ix);
+        v.flow.calls.push(&mut self.s.flow_calls, ix);
         v
     }
 
@@ -1591,16 +1662,18 @@ impl BodyLowerer {
         path.reverse();
         let base = self.expr(cur, ResultUse::Other, out);
         let method = match base.head {
-            Head::Call(ix) if !path.is_empty() => IrCallee::Method(ix, path),
+            Head::Call(ix) if !path.is_empty() => {
+                IrCallee::Method(ix, run_of(&mut self.out.names, path))
+            }
             _ => IrCallee::Dynamic,
         };
-        absorb(v, base);
+        self.absorb(v, base);
         method
     }
 
     fn dynamic(&mut self, callee: &Expr, v: &mut Val, out: &mut ThinVec<Node>) -> IrCallee {
         let inner = self.expr(callee, ResultUse::Other, out);
-        absorb(v, inner);
+        self.absorb(v, inner);
         IrCallee::Dynamic
     }
 
@@ -1624,8 +1697,8 @@ impl BodyLowerer {
                     Box::new(lc),
                     Box::new(cond_of(r.clone())),
                 )));
-                absorb(&mut v, l);
-                absorb(&mut v, r);
+                self.absorb(&mut v, l);
+                self.absorb(&mut v, r);
             }
             BinaryOp::LogicalOr | BinaryOp::NullishCoalescing => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
@@ -1651,8 +1724,8 @@ impl BodyLowerer {
                 } else {
                     Head::Other
                 };
-                absorb(&mut v, l);
-                absorb(&mut v, r);
+                self.absorb(&mut v, l);
+                self.absorb(&mut v, r);
             }
             // `"error" in result`: tested like `result.error`.
             BinaryOp::In => {
@@ -1661,7 +1734,7 @@ impl BodyLowerer {
                 r.prop = l.lit.clone();
                 r.span = span;
                 v.head = Head::Cond(Box::new(Cond::Truthy(Box::new(r.clone()))));
-                absorb(&mut v, r);
+                self.absorb(&mut v, r);
                 v.flow = Flow::default();
             }
             BinaryOp::EqEq | BinaryOp::EqEqEq | BinaryOp::NotEq | BinaryOp::NotEqEq => {
@@ -1673,8 +1746,8 @@ impl BodyLowerer {
                     r: Box::new(r.clone()),
                     negated,
                 }));
-                absorb(&mut v, l);
-                absorb(&mut v, r);
+                self.absorb(&mut v, l);
+                self.absorb(&mut v, r);
                 v.flow = Flow::default();
             }
             BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
@@ -1684,15 +1757,15 @@ impl BodyLowerer {
                     Box::new(l.clone()),
                     Box::new(r.clone()),
                 )));
-                absorb(&mut v, l);
-                absorb(&mut v, r);
+                self.absorb(&mut v, l);
+                self.absorb(&mut v, r);
                 v.flow = Flow::default();
             }
             _ => {
                 let l = self.expr(&b.left, ResultUse::Handled, out);
                 let r = self.expr(&b.right, ResultUse::Handled, out);
-                absorb(&mut v, l);
-                absorb(&mut v, r);
+                self.absorb(&mut v, l);
+                self.absorb(&mut v, r);
                 v.head = Head::Other;
                 // Only `+` builds a value out of its operands' content.
                 if b.op != BinaryOp::Add {
@@ -1721,19 +1794,10 @@ impl BodyLowerer {
     }
 }
 
-/// Pushes onto a list that gets at most one entry per argument, sized at the
-/// first push for the arguments left (not thin-vec's default of four): the
-/// model keeps one such list per call.
-fn push_sized<T>(list: &mut ThinVec<T>, item: T, left: usize) {
-    if list.capacity() == 0 {
-        list.reserve_exact(left);
-    }
-    list.push(item);
-}
-
 /// Only names bound in the body can carry an identity or a secret: drop the
-/// rest from `refs` and `uses`, so facts stay small.
-fn compact(f: &mut FnBody) {
+/// rest from `refs` and `uses`, so facts stay small. The values' lists move
+/// from the scratch pools into the body's own.
+fn compact(f: &mut FnBody, s: &Scratch) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
     bound.extend(f.params.iter().cloned());
     bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));
@@ -1742,30 +1806,24 @@ fn compact(f: &mut FnBody) {
     bound.extend(f.ctx_names.iter().cloned());
     bound.sort();
     bound.dedup();
-    // Atoms compare by pointer first: a scan beats a search by string order
-    // over the few names most bodies bind.
-    let is_bound = |r: &Atom| match bound.len() {
-        0..=16 => bound.contains(r),
-        _ => bound.binary_search(r).is_ok(),
-    };
-    let keep = |refs: &mut ThinVec<Atom>| {
-        if refs.is_empty() {
-            return;
-        }
-        refs.retain(|r| is_bound(r));
-        if refs.len() > 1 {
-            refs.sort();
-            refs.dedup();
-        }
-        refs.shrink_to_fit();
+    let mut c = Compactor {
+        bound,
+        s,
+        names: std::mem::take(&mut f.names),
+        call_ixs: std::mem::take(&mut f.call_ixs),
     };
     for (_, v) in &mut f.bindings {
-        compact_val(v, &keep);
+        c.val(v);
     }
-    for c in &mut f.calls {
-        keep(&mut c.arg_flow.names);
+    for call in &mut f.calls {
+        c.flow(&mut call.arg_flow);
     }
-    f.uses.retain(|u| is_bound(&u.name));
+    f.uses.retain(|u| c.is_bound(&u.name));
+    if let Some(body) = &mut f.body {
+        c.node(body);
+    }
+    f.names = c.names;
+    f.call_ixs = c.call_ixs;
     f.uses.shrink_to_fit();
     f.params.shrink_to_fit();
     f.ctx_names.shrink_to_fit();
@@ -1773,69 +1831,98 @@ fn compact(f: &mut FnBody) {
     f.catch_params.shrink_to_fit();
     f.calls.shrink_to_fit();
     f.bindings.shrink_to_fit();
-    if let Some(body) = &mut f.body {
-        compact_node(body, &keep);
-    }
+    f.names.shrink_to_fit();
+    f.call_ixs.shrink_to_fit();
+    f.paths.shrink_to_fit();
+    f.props.shrink_to_fit();
 }
 
-fn compact_val(v: &mut Val, keep: &impl Fn(&mut ThinVec<Atom>)) {
-    keep(&mut v.refs);
-    keep(&mut v.flow.names);
-    if let Head::Cond(c) = &mut v.head {
-        compact_cond(c, keep);
-    }
+struct Compactor<'s> {
+    /// Sorted.
+    bound: Vec<Atom>,
+    s: &'s Scratch,
+    names: Vec<Atom>,
+    call_ixs: Vec<CallIx>,
 }
 
-fn compact_cond(c: &mut Cond, keep: &impl Fn(&mut ThinVec<Atom>)) {
-    match c {
-        Cond::Truthy(v) => compact_val(v, keep),
-        Cond::Not(c) => compact_cond(c, keep),
-        Cond::And(a, b) | Cond::Or(a, b) => {
-            compact_cond(a, keep);
-            compact_cond(b, keep);
+impl Compactor<'_> {
+    fn is_bound(&self, r: &Atom) -> bool {
+        // Atoms compare by pointer first: a scan beats a search by string
+        // order over the few names most bodies bind.
+        match self.bound.len() {
+            0..=16 => self.bound.contains(r),
+            _ => self.bound.binary_search(r).is_ok(),
         }
-        Cond::Eq { l, r, .. } | Cond::Compare(l, r) => {
-            compact_val(l, keep);
-            compact_val(r, keep);
-        }
-        Cond::Unknown => {}
     }
-}
 
-fn compact_node(n: &mut Node, keep: &impl Fn(&mut ThinVec<Atom>)) {
-    match n {
-        Node::Seq(nodes) => {
-            nodes.retain(|n| !matches!(n, Node::Seq(inner) if inner.is_empty()));
-            nodes.shrink_to_fit();
-            for n in nodes {
-                compact_node(n, keep);
+    /// The bound names of a scratch list, sorted, without repeats.
+    fn keep(&mut self, run: Names, from: &[Atom]) -> Names {
+        let at = self.names.len();
+        for r in run.of(from) {
+            if self.is_bound(r) {
+                self.names.push(r.clone());
             }
         }
-        Node::If(i) => {
-            let IrIf { cond, then, els } = &mut **i;
-            compact_cond(cond, keep);
-            compact_node(then, keep);
-            compact_node(els, keep);
+        sorted_run(&mut self.names, at)
+    }
+
+    fn flow(&mut self, f: &mut Flow) {
+        f.names = self.keep(f.names, &self.s.flows);
+        f.calls = run_of(
+            &mut self.call_ixs,
+            f.calls.of(&self.s.flow_calls).iter().copied(),
+        );
+    }
+
+    fn val(&mut self, v: &mut Val) {
+        v.refs = self.keep(v.refs, &self.s.refs);
+        self.flow(&mut v.flow);
+        if let Head::Cond(c) = &mut v.head {
+            self.cond(c);
         }
-        Node::Return(Some(v)) => compact_val(v, keep),
-        Node::Loop(b) | Node::Nested(b) => compact_node(b, keep),
-        Node::Try(t) => t.parts_mut().for_each(|n| compact_node(n, keep)),
-        Node::Return(None) | Node::Call(_) | Node::Throw => {}
+    }
+
+    fn cond(&mut self, c: &mut Cond) {
+        match c {
+            Cond::Truthy(v) => self.val(v),
+            Cond::Not(c) => self.cond(c),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                self.cond(a);
+                self.cond(b);
+            }
+            Cond::Eq { l, r, .. } | Cond::Compare(l, r) => {
+                self.val(l);
+                self.val(r);
+            }
+            Cond::Unknown => {}
+        }
+    }
+
+    fn node(&mut self, n: &mut Node) {
+        match n {
+            Node::Seq(nodes) => {
+                nodes.retain(|n| !matches!(n, Node::Seq(inner) if inner.is_empty()));
+                nodes.shrink_to_fit();
+                for n in nodes {
+                    self.node(n);
+                }
+            }
+            Node::If(i) => {
+                let IrIf { cond, then, els } = &mut **i;
+                self.cond(cond);
+                self.node(then);
+                self.node(els);
+            }
+            Node::Return(Some(v)) => self.val(v),
+            Node::Loop(b) | Node::Nested(b) => self.node(b),
+            Node::Try(t) => t.parts_mut().for_each(|n| self.node(n)),
+            Node::Return(None) | Node::Call(_) | Node::Throw => {}
+        }
     }
 }
 
 fn is_opt_chain_obj(e: &Expr) -> bool {
     matches!(peel(e), Expr::OptChain(_))
-}
-
-/// Merge what an operand contributes into the value of the whole expression.
-fn absorb(v: &mut Val, inner: Val) {
-    v.public |= inner.public;
-    v.flow.merge(inner.flow);
-    append(&mut v.refs, inner.refs);
-    v.calls |= inner.calls;
-    v.env |= inner.env;
-    v.hmac |= inner.hmac;
 }
 
 pub fn cond_of(v: Val) -> Cond {
@@ -1859,10 +1946,12 @@ fn has_throws_true(e: &Expr) -> bool {
 }
 
 /// Calls whose result is a transformation of their receiver or arguments.
-fn carries_content(c: &IrCallee) -> bool {
+fn carries_content(c: &IrCallee, names: &[Atom]) -> bool {
     let last = match c {
         IrCallee::Name(n) => n.as_str(),
-        IrCallee::Member(_, p) | IrCallee::Method(_, p) => p.last().map_or("", |s| s.as_str()),
+        IrCallee::Member(_, p) | IrCallee::Method(_, p) => {
+            p.of(names).last().map_or("", |s| s.as_str())
+        }
         _ => return false,
     };
     matches!(
@@ -1891,10 +1980,10 @@ fn carries_content(c: &IrCallee) -> bool {
 }
 
 /// `createHmac(...)`, `crypto.subtle.sign(...)`: the value is a signature.
-fn is_hmac_callee(c: &IrCallee) -> bool {
+fn is_hmac_callee(c: &IrCallee, names: &[Atom]) -> bool {
     let last = match c {
         IrCallee::Name(n) => Some(n),
-        IrCallee::Member(_, p) | IrCallee::Method(_, p) => p.last(),
+        IrCallee::Member(_, p) | IrCallee::Method(_, p) => p.of(names).last(),
         _ => None,
     };
     let Some(last) = last else {
@@ -1902,7 +1991,9 @@ fn is_hmac_callee(c: &IrCallee) -> bool {
     };
     match last.as_str() {
         "createHmac" => true,
-        "sign" => matches!(c, IrCallee::Member(_, p) if p.iter().any(|s| s == "subtle")),
+        "sign" => {
+            matches!(c, IrCallee::Member(_, p) if p.of(names).iter().any(|s| s == "subtle"))
+        }
         _ => false,
     }
 }

@@ -28,7 +28,7 @@ impl Rule for ServerCallsPublicFunction {
                     let Some(target) = call.fn_arg.as_ref().filter(|t| t.public) else {
                         continue;
                     };
-                    let Some(how) = server_call(path) else {
+                    let Some(how) = server_call(&body[*path]) else {
                         continue;
                     };
                     let caller = cx.function_of(m, ix as u32);
