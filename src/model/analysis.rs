@@ -563,7 +563,7 @@ impl<'p> Analysis<'p> {
         // `RANK[user.role] < RANK[role]`: a computed test on the caller.
         let mut truthy = Vec::new();
         for c in &conds {
-            collect_truthy(c, &mut truthy);
+            collect_truthy(body, c, &mut truthy);
         }
         if truthy.iter().any(|v| {
             matches!(v.head, Head::Other) && body[v.refs].iter().any(|r| eval.is_caller_name(r))
@@ -572,7 +572,7 @@ impl<'p> Analysis<'p> {
         }
         let mut compares = Vec::new();
         for c in &conds {
-            collect_compares(c, &mut compares);
+            collect_compares(body, c, &mut compares);
         }
         if compares.iter().any(|(l, r)| {
             body[l.refs]
@@ -603,7 +603,7 @@ impl<'p> Analysis<'p> {
         };
         let mut eqs = Vec::new();
         for c in conds {
-            collect_eqs(c, &mut eqs);
+            collect_eqs(body, c, &mut eqs);
         }
         // A constant (`"admin"`), or a parameter (`requireRole(ctx, "admin")`).
         let constant = |v: &Val| {
@@ -632,14 +632,14 @@ impl<'p> Analysis<'p> {
             return false;
         };
         let mut returns = Vec::new();
-        collect_returns(tree, &mut returns);
+        collect_returns(body, tree, &mut returns);
         let constant = is_constant;
         returns.iter().any(|v| {
             let Head::Cond(c) = &v.head else {
                 return false;
             };
             let mut eqs = Vec::new();
-            collect_eqs(c, &mut eqs);
+            collect_eqs(body, &body[*c], &mut eqs);
             eqs.iter().any(|(a, b)| {
                 (body[a.refs].iter().any(|r| body.params.contains(r)) && constant(b))
                     || (body[b.refs].iter().any(|r| body.params.contains(r)) && constant(a))
@@ -924,19 +924,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if !st.alive {
             return st;
         }
+        let f = self.f;
         match node {
-            Node::Seq(nodes) => {
-                let mut st = st;
-                for n in nodes {
-                    if !st.alive {
-                        break;
-                    }
-                    st = self.eval(n, st, nested);
-                }
-                st
-            }
+            Node::Seq(nodes) => self.eval_seq(*nodes, st, nested),
             Node::If(i) => {
-                let If { cond, then, els } = &**i;
+                let If { cond, then, els } = &f[*i];
+                let cond = &f[*cond];
                 let t = self.refine(st, cond, true);
                 let e = self.refine(st, cond, false);
                 let t = self.eval(then, t, nested);
@@ -946,7 +939,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
             Node::Call(ix) => self.call(*ix, st),
             Node::Return(v) => {
                 if !nested {
-                    let ret = v.as_ref().map_or(Ret::Nullish, |v| self.ret_kind(v));
+                    let v = v.map(|v| &f[v]);
+                    let ret = v.map_or(Ret::Nullish, |v| self.ret_kind(v));
                     if let Some(v) = v {
                         if !self.returns_secret && self.is_secret(v, 0) {
                             self.returns_secret = true;
@@ -972,7 +966,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 St { alive: false, ..st }
             }
             Node::Loop(body) => {
-                let after = self.eval(body, st, nested);
+                let after = self.eval_seq(*body, st, nested);
                 join(st, after)
             }
             Node::Try(t) => {
@@ -980,7 +974,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     body,
                     handler,
                     finalizer,
-                } = &**t;
+                } = &f[*t];
                 let b = self.eval(body, st, nested);
                 // The handler may run after any prefix of the body: start from the entry.
                 let mut out = match handler {
@@ -1000,10 +994,20 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 out
             }
             Node::Nested(body) => {
-                self.eval(body, st, true);
+                self.eval_seq(*body, st, true);
                 st
             }
         }
+    }
+
+    fn eval_seq(&mut self, nodes: Run<Node>, mut st: St, nested: bool) -> St {
+        for n in &self.f[nodes] {
+            if !st.alive {
+                break;
+            }
+            st = self.eval(n, st, nested);
+        }
+        st
     }
 
     fn call(&mut self, ix: CallIx, mut st: St) -> St {
@@ -1429,7 +1433,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             let conds = body_conds(f);
             let mut eqs = Vec::new();
             for c in &conds {
-                collect_eqs(c, &mut eqs);
+                collect_eqs(f, c, &mut eqs);
             }
             let constant = is_constant;
             let mut checked = false;
@@ -1556,13 +1560,13 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             let mut returns = Vec::new();
             if let Some(body) = &f.body {
-                collect_returns(body, &mut returns);
+                collect_returns(f, body, &mut returns);
             }
             // `if (!doc.isPublic) return null`: what is returned is public.
             let conds = body_conds(f);
             let mut tested = Vec::new();
             for c in &conds {
-                collect_truthy(c, &mut tested);
+                collect_truthy(f, c, &mut tested);
             }
             let public_gate = tested.iter().any(|v| {
                 v.prop.as_deref().is_some_and(convex::is_public_flag)
@@ -1625,12 +1629,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let mut conds = body_conds(f);
         for (_, b) in &f.bindings {
             if let Head::Cond(c) = &b.head {
-                conds.push(c);
+                conds.push(&f[*c]);
             }
         }
         let mut eqs = Vec::new();
         for c in conds {
-            collect_eqs(c, &mut eqs);
+            collect_eqs(f, c, &mut eqs);
         }
         for (l, r) in eqs {
             let constant = is_constant;
@@ -1776,7 +1780,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let mut returns = Vec::new();
         let mut calls = Vec::new();
         if let Some(body) = &self.f.body {
-            walk_failure(body, false, &mut returns, &mut calls);
+            walk_failure(self.f, body, false, &mut returns, &mut calls);
         }
         let mut out = Vec::new();
         for (ix, failing) in calls {
@@ -1842,7 +1846,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if returns_to_client {
             let mut returns = Vec::new();
             if let Some(body) = &self.f.body {
-                collect_returns(body, &mut returns);
+                collect_returns(self.f, body, &mut returns);
             }
             for v in returns {
                 if let Some(var) = self.carries_env(&v.flow, &v.head, 0) {
@@ -1900,26 +1904,30 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if depth > 32 {
             return false;
         }
+        let f = self.f;
         match cond {
-            Cond::Truthy(_) => implies_public(cond, truth, depth),
-            Cond::Not(c) => self.implies_gated(c, !truth, depth + 1),
+            Cond::Truthy(_) => implies_public(f, cond, truth, depth),
+            Cond::Not(c) => self.implies_gated(&f[*c], !truth, depth + 1),
             Cond::And(a, b) => {
                 if truth {
-                    self.implies_gated(a, true, depth + 1) || self.implies_gated(b, true, depth + 1)
+                    self.implies_gated(&f[*a], true, depth + 1)
+                        || self.implies_gated(&f[*b], true, depth + 1)
                 } else {
-                    self.implies_gated(a, false, depth + 1)
-                        && self.implies_gated(b, false, depth + 1)
+                    self.implies_gated(&f[*a], false, depth + 1)
+                        && self.implies_gated(&f[*b], false, depth + 1)
                 }
             }
             Cond::Or(a, b) => {
                 if truth {
-                    self.implies_gated(a, true, depth + 1) && self.implies_gated(b, true, depth + 1)
+                    self.implies_gated(&f[*a], true, depth + 1)
+                        && self.implies_gated(&f[*b], true, depth + 1)
                 } else {
-                    self.implies_gated(a, false, depth + 1)
-                        || self.implies_gated(b, false, depth + 1)
+                    self.implies_gated(&f[*a], false, depth + 1)
+                        || self.implies_gated(&f[*b], false, depth + 1)
                 }
             }
             Cond::Eq { l, r, negated } => {
+                let (l, r) = (&f[*l], &f[*r]);
                 let equal = truth != *negated;
                 // `doc.visibility === "public"` / `doc.visibility !== "private"`
                 let visibility = |v: &Val| {
@@ -1945,8 +1953,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if depth > 32 {
             return false;
         }
+        let f = self.f;
         match cond {
             Cond::Truthy(v) => {
+                let v = &f[*v];
                 let error_prop = matches!(v.prop.as_deref(), Some("error" | "err"));
                 if truth && !error_prop && (self.is_identity(v) || self.is_verifier(v)) {
                     return true;
@@ -1956,26 +1966,31 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     return true;
                 }
                 match self.cond_binding(v) {
-                    Some(c) => self.implies_auth(&c, truth, depth + 1),
+                    Some(c) => self.implies_auth(c, truth, depth + 1),
                     None => false,
                 }
             }
-            Cond::Not(c) => self.implies_auth(c, !truth, depth + 1),
+            Cond::Not(c) => self.implies_auth(&f[*c], !truth, depth + 1),
             Cond::And(a, b) => {
                 if truth {
-                    self.implies_auth(a, true, depth + 1) || self.implies_auth(b, true, depth + 1)
+                    self.implies_auth(&f[*a], true, depth + 1)
+                        || self.implies_auth(&f[*b], true, depth + 1)
                 } else {
-                    self.implies_auth(a, false, depth + 1) && self.implies_auth(b, false, depth + 1)
+                    self.implies_auth(&f[*a], false, depth + 1)
+                        && self.implies_auth(&f[*b], false, depth + 1)
                 }
             }
             Cond::Or(a, b) => {
                 if truth {
-                    self.implies_auth(a, true, depth + 1) && self.implies_auth(b, true, depth + 1)
+                    self.implies_auth(&f[*a], true, depth + 1)
+                        && self.implies_auth(&f[*b], true, depth + 1)
                 } else {
-                    self.implies_auth(a, false, depth + 1) || self.implies_auth(b, false, depth + 1)
+                    self.implies_auth(&f[*a], false, depth + 1)
+                        || self.implies_auth(&f[*b], false, depth + 1)
                 }
             }
             Cond::Eq { l, r, negated } => {
+                let (l, r) = (&f[*l], &f[*r]);
                 let equal = truth != *negated;
                 let nullish = |v: &Val| matches!(v.head, Head::Nullish);
                 let constant =
@@ -2007,25 +2022,26 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if depth > 32 {
             return false;
         }
+        let f = self.f;
         match cond {
-            Cond::Truthy(v) => truth && self.is_limit_result(v),
-            Cond::Not(c) => self.implies_limited(c, !truth, depth + 1),
+            Cond::Truthy(v) => truth && self.is_limit_result(&f[*v]),
+            Cond::Not(c) => self.implies_limited(&f[*c], !truth, depth + 1),
             Cond::And(a, b) => {
                 if truth {
-                    self.implies_limited(a, true, depth + 1)
-                        || self.implies_limited(b, true, depth + 1)
+                    self.implies_limited(&f[*a], true, depth + 1)
+                        || self.implies_limited(&f[*b], true, depth + 1)
                 } else {
-                    self.implies_limited(a, false, depth + 1)
-                        && self.implies_limited(b, false, depth + 1)
+                    self.implies_limited(&f[*a], false, depth + 1)
+                        && self.implies_limited(&f[*b], false, depth + 1)
                 }
             }
             Cond::Or(a, b) => {
                 if truth {
-                    self.implies_limited(a, true, depth + 1)
-                        && self.implies_limited(b, true, depth + 1)
+                    self.implies_limited(&f[*a], true, depth + 1)
+                        && self.implies_limited(&f[*b], true, depth + 1)
                 } else {
-                    self.implies_limited(a, false, depth + 1)
-                        || self.implies_limited(b, false, depth + 1)
+                    self.implies_limited(&f[*a], false, depth + 1)
+                        || self.implies_limited(&f[*b], false, depth + 1)
                 }
             }
             Cond::Eq { .. } | Cond::Compare(..) | Cond::Unknown => false,
@@ -2064,7 +2080,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         let conds = body_conds(f);
         let mut compares = Vec::new();
         for c in &conds {
-            collect_compares(c, &mut compares);
+            collect_compares(f, c, &mut compares);
         }
         // Compares something read from the database (a count, a window row).
         let mut read_names: Vec<Atom> = Vec::new();
@@ -2101,16 +2117,17 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     /// `const ok = a === b; if (!ok)`: the condition a name holds.
-    fn cond_binding(&self, v: &Val) -> Option<Cond> {
+    fn cond_binding(&self, v: &Val) -> Option<&'p Cond> {
         let Head::Name(n) = &v.head else {
             return None;
         };
         if v.refs.len() != 1 {
             return None;
         }
-        let (_, b) = self.f.bindings.iter().rev().find(|(name, _)| name == n)?;
+        let f = self.f;
+        let (_, b) = f.bindings.iter().rev().find(|(name, _)| name == n)?;
         match &b.head {
-            Head::Cond(c) => Some((**c).clone()),
+            Head::Cond(c) => Some(&f[*c]),
             _ => None,
         }
     }
@@ -2298,66 +2315,67 @@ fn is_constant(v: &Val) -> bool {
 fn body_conds(f: &FnBody) -> Vec<&Cond> {
     let mut out = Vec::new();
     if let Some(body) = &f.body {
-        collect_conds(body, &mut out);
+        collect_conds(f, body, &mut out);
     }
     out
 }
 
 /// Every condition tested in a node (callbacks included).
-fn collect_conds<'n>(node: &'n Node, out: &mut Vec<&'n Cond>) {
+fn collect_conds<'n>(f: &'n FnBody, node: &Node, out: &mut Vec<&'n Cond>) {
     match node {
-        Node::Seq(nodes) => nodes.iter().for_each(|n| collect_conds(n, out)),
+        Node::Seq(nodes) | Node::Loop(nodes) | Node::Nested(nodes) => {
+            f[*nodes].iter().for_each(|n| collect_conds(f, n, out))
+        }
         Node::If(i) => {
-            let If { cond, then, els } = &**i;
-            out.push(cond);
-            collect_conds(then, out);
-            collect_conds(els, out);
+            let If { cond, then, els } = &f[*i];
+            out.push(&f[*cond]);
+            collect_conds(f, then, out);
+            collect_conds(f, els, out);
         }
         Node::Return(Some(v)) => {
-            if let Head::Cond(c) = &v.head {
-                out.push(c);
+            if let Head::Cond(c) = &f[*v].head {
+                out.push(&f[*c]);
             }
         }
-        Node::Loop(b) | Node::Nested(b) => collect_conds(b, out),
-        Node::Try(t) => t.parts().for_each(|n| collect_conds(n, out)),
+        Node::Try(t) => f[*t].parts().for_each(|n| collect_conds(f, n, out)),
         Node::Return(None) | Node::Call(_) | Node::Throw => {}
     }
 }
 
 /// The values tested for truth inside a condition.
-fn collect_truthy<'c>(c: &'c Cond, out: &mut Vec<&'c Val>) {
+fn collect_truthy<'c>(f: &'c FnBody, c: &Cond, out: &mut Vec<&'c Val>) {
     match c {
-        Cond::Truthy(v) => out.push(v),
-        Cond::Not(c) => collect_truthy(c, out),
+        Cond::Truthy(v) => out.push(&f[*v]),
+        Cond::Not(c) => collect_truthy(f, &f[*c], out),
         Cond::And(a, b) | Cond::Or(a, b) => {
-            collect_truthy(a, out);
-            collect_truthy(b, out);
+            collect_truthy(f, &f[*a], out);
+            collect_truthy(f, &f[*b], out);
         }
         Cond::Eq { .. } | Cond::Compare(..) | Cond::Unknown => {}
     }
 }
 
 /// The orderings (`a < b`) inside a condition.
-fn collect_compares<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
+fn collect_compares<'c>(f: &'c FnBody, c: &Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
     match c {
-        Cond::Compare(l, r) => out.push((l, r)),
-        Cond::Not(c) => collect_compares(c, out),
+        Cond::Compare(l, r) => out.push((&f[*l], &f[*r])),
+        Cond::Not(c) => collect_compares(f, &f[*c], out),
         Cond::And(a, b) | Cond::Or(a, b) => {
-            collect_compares(a, out);
-            collect_compares(b, out);
+            collect_compares(f, &f[*a], out);
+            collect_compares(f, &f[*b], out);
         }
         Cond::Truthy(_) | Cond::Eq { .. } | Cond::Unknown => {}
     }
 }
 
 /// The `a === b` comparisons inside a condition.
-fn collect_eqs<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
+fn collect_eqs<'c>(f: &'c FnBody, c: &Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
     match c {
-        Cond::Eq { l, r, .. } => out.push((l, r)),
-        Cond::Not(c) => collect_eqs(c, out),
+        Cond::Eq { l, r, .. } => out.push((&f[*l], &f[*r])),
+        Cond::Not(c) => collect_eqs(f, &f[*c], out),
         Cond::And(a, b) | Cond::Or(a, b) => {
-            collect_eqs(a, out);
-            collect_eqs(b, out);
+            collect_eqs(f, &f[*a], out);
+            collect_eqs(f, &f[*b], out);
         }
         Cond::Truthy(_) | Cond::Compare(..) | Cond::Unknown => {}
     }
@@ -2366,48 +2384,53 @@ fn collect_eqs<'c>(c: &'c Cond, out: &mut Vec<(&'c Val, &'c Val)>) {
 /// Returns and calls, each with whether it is on a failure path: a `catch`,
 /// or a branch where a response is not ok (`if (!res.ok)`, `res.status >= 400`).
 fn walk_failure<'n>(
-    node: &'n Node,
+    f: &'n FnBody,
+    node: &Node,
     failing: bool,
     returns: &mut Vec<(&'n Val, bool)>,
     calls: &mut Vec<(CallIx, bool)>,
 ) {
     match node {
         Node::Seq(nodes) => {
-            for n in nodes {
-                walk_failure(n, failing, returns, calls);
+            for n in &f[*nodes] {
+                walk_failure(f, n, failing, returns, calls);
             }
         }
         Node::If(i) => {
-            let If { cond, then, els } = &**i;
+            let If { cond, then, els } = &f[*i];
+            let cond = &f[*cond];
             walk_failure(
+                f,
                 then,
-                failing || means_failure(cond, true, 0),
+                failing || means_failure(f, cond, true, 0),
                 returns,
                 calls,
             );
             walk_failure(
+                f,
                 els,
-                failing || means_failure(cond, false, 0),
+                failing || means_failure(f, cond, false, 0),
                 returns,
                 calls,
             );
         }
         Node::Call(ix) => calls.push((*ix, failing)),
-        Node::Return(Some(v)) => returns.push((v, failing)),
-        Node::Loop(b) => walk_failure(b, failing, returns, calls),
+        Node::Return(Some(v)) => returns.push((&f[*v], failing)),
+        Node::Loop(b) => walk_failure(f, &Node::Seq(*b), failing, returns, calls),
         Node::Nested(b) => {
             // Callbacks' returns are not the function's.
             let mut ignored = Vec::new();
-            walk_failure(b, failing, &mut ignored, calls);
+            walk_failure(f, &Node::Seq(*b), failing, &mut ignored, calls);
         }
         Node::Try(t) => {
-            walk_failure(&t.body, failing, returns, calls);
+            let t = &f[*t];
+            walk_failure(f, &t.body, failing, returns, calls);
             // A catch block runs because something failed.
             if let Some(h) = &t.handler {
-                walk_failure(h, true, returns, calls);
+                walk_failure(f, h, true, returns, calls);
             }
-            if let Some(f) = &t.finalizer {
-                walk_failure(f, failing, returns, calls);
+            if let Some(fin) = &t.finalizer {
+                walk_failure(f, fin, failing, returns, calls);
             }
         }
         Node::Return(None) | Node::Throw => {}
@@ -2415,37 +2438,38 @@ fn walk_failure<'n>(
 }
 
 /// Does the branch where `cond` is `truth` mean a response failed?
-fn means_failure(cond: &Cond, truth: bool, depth: u32) -> bool {
+fn means_failure(f: &FnBody, cond: &Cond, truth: bool, depth: u32) -> bool {
     if depth > 16 {
         return false;
     }
-    let is = |v: &Val, p: &str| v.prop.as_deref() == Some(p);
+    let is = |v: ValIx, p: &str| f[v].prop.as_deref() == Some(p);
     match cond {
-        Cond::Truthy(v) => !truth && is(v, "ok"),
-        Cond::Not(c) => means_failure(c, !truth, depth + 1),
+        Cond::Truthy(v) => !truth && is(*v, "ok"),
+        Cond::Not(c) => means_failure(f, &f[*c], !truth, depth + 1),
         Cond::And(a, b) | Cond::Or(a, b) => {
-            means_failure(a, truth, depth + 1) || means_failure(b, truth, depth + 1)
+            means_failure(f, &f[*a], truth, depth + 1) || means_failure(f, &f[*b], truth, depth + 1)
         }
         // `res.status !== 200`: the branch where the status differs.
-        Cond::Eq { l, r, negated } => truth == *negated && (is(l, "status") || is(r, "status")),
+        Cond::Eq { l, r, negated } => truth == *negated && (is(*l, "status") || is(*r, "status")),
         // `res.status >= 400`
-        Cond::Compare(l, r) => truth && (is(l, "status") || is(r, "status")),
+        Cond::Compare(l, r) => truth && (is(*l, "status") || is(*r, "status")),
         Cond::Unknown => false,
     }
 }
 
 /// The function's own `return` values (not those of callbacks).
-fn collect_returns<'n>(node: &'n Node, out: &mut Vec<&'n Val>) {
+fn collect_returns<'n>(f: &'n FnBody, node: &Node, out: &mut Vec<&'n Val>) {
     match node {
-        Node::Seq(nodes) => nodes.iter().for_each(|n| collect_returns(n, out)),
-        Node::If(i) => {
-            let If { then, els, .. } = &**i;
-            collect_returns(then, out);
-            collect_returns(els, out);
+        Node::Seq(nodes) | Node::Loop(nodes) => {
+            f[*nodes].iter().for_each(|n| collect_returns(f, n, out))
         }
-        Node::Return(Some(v)) => out.push(v),
-        Node::Loop(b) => collect_returns(b, out),
-        Node::Try(t) => t.parts().for_each(|n| collect_returns(n, out)),
+        Node::If(i) => {
+            let If { then, els, .. } = &f[*i];
+            collect_returns(f, then, out);
+            collect_returns(f, els, out);
+        }
+        Node::Return(Some(v)) => out.push(&f[*v]),
+        Node::Try(t) => f[*t].parts().for_each(|n| collect_returns(f, n, out)),
         Node::Return(None) | Node::Call(_) | Node::Throw | Node::Nested(_) => {}
     }
 }
@@ -2508,18 +2532,19 @@ fn limiter_fx(s: &Summary, call: &CallSite, fx: &mut CallFx) {
 }
 
 /// Does the branch where `cond` is `truth` prove a document's public flag set?
-fn implies_public(cond: &Cond, truth: bool, depth: u32) -> bool {
+fn implies_public(f: &FnBody, cond: &Cond, truth: bool, depth: u32) -> bool {
     if depth > 32 {
         return false;
     }
     match cond {
-        Cond::Truthy(v) => truth && v.prop.as_deref().is_some_and(convex::is_public_flag),
-        Cond::Not(c) => implies_public(c, !truth, depth + 1),
+        Cond::Truthy(v) => truth && f[*v].prop.as_deref().is_some_and(convex::is_public_flag),
+        Cond::Not(c) => implies_public(f, &f[*c], !truth, depth + 1),
         Cond::And(a, b) if truth => {
-            implies_public(a, true, depth + 1) || implies_public(b, true, depth + 1)
+            implies_public(f, &f[*a], true, depth + 1) || implies_public(f, &f[*b], true, depth + 1)
         }
         Cond::Or(a, b) if !truth => {
-            implies_public(a, false, depth + 1) || implies_public(b, false, depth + 1)
+            implies_public(f, &f[*a], false, depth + 1)
+                || implies_public(f, &f[*b], false, depth + 1)
         }
         _ => false,
     }

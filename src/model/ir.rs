@@ -6,8 +6,6 @@ use std::marker::PhantomData;
 use std::ops::Index;
 
 use swc_atoms::Atom;
-// Thin vectors (one pointer, no allocation when empty): a body holds one
-// sequence per block.
 use thin_vec::ThinVec;
 
 /// Byte range in a file, 0-based, end exclusive.
@@ -138,29 +136,40 @@ impl<T> std::fmt::Debug for Run<T> {
 /// Index of a function body in its file's function table.
 pub type FnIx = u32;
 
-/// Control flow of a body, as a tree. Loops and callbacks are approximated:
-/// a loop body may run zero or more times, a callback runs in place but its
-/// `return`s do not leave the enclosing function.
-#[derive(Debug, Clone)]
-///
-/// Every variant is at most one pointer (16 bytes a node): a body holds
-/// one node per statement and call, and the model holds every body.
+/// Index of a value in its body's `vals`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValIx(pub u32);
+/// Index of a condition in its body's `conds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CondIx(pub u32);
+/// Index of an `if` in its body's `ifs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IfIx(pub u32);
+/// Index of a `try` in its body's `tries`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TryIx(pub u32);
+
+/// Control flow of a body, as a tree whose parts live in the body's tables
+/// (a sequence is a run of consecutive nodes). Loops and callbacks are
+/// approximated: a loop body may run zero or more times, a callback runs in
+/// place but its `return`s do not leave the enclosing function.
+#[derive(Debug, Clone, Copy)]
 pub enum Node {
-    Seq(ThinVec<Node>),
-    If(Box<If>),
+    Seq(Run<Node>),
+    If(IfIx),
     /// A call is evaluated here (its effect, its guarantee).
     Call(CallIx),
-    Return(Option<Box<Val>>),
+    Return(Option<ValIx>),
     Throw,
-    Loop(Box<Node>),
-    Try(Box<Try>),
+    Loop(Run<Node>),
+    Try(TryIx),
     /// A nested function body (callback) evaluated in place.
-    Nested(Box<Node>),
+    Nested(Run<Node>),
 }
 
 #[derive(Debug, Clone)]
 pub struct If {
-    pub cond: Cond,
+    pub cond: CondIx,
     pub then: Node,
     pub els: Node,
 }
@@ -178,12 +187,6 @@ impl Try {
         std::iter::once(&self.body)
             .chain(self.handler.as_ref())
             .chain(self.finalizer.as_ref())
-    }
-
-    pub fn parts_mut(&mut self) -> impl Iterator<Item = &mut Node> {
-        std::iter::once(&mut self.body)
-            .chain(self.handler.as_mut())
-            .chain(self.finalizer.as_mut())
     }
 }
 
@@ -224,7 +227,7 @@ pub enum Head {
     /// A literal that is never nullish.
     Lit,
     /// A boolean-valued test (comparison, `!x`, `a && b`).
-    Cond(Box<Cond>),
+    Cond(CondIx),
     /// `a ?? b` / `a || b` where `b` is not nullish: never nullish.
     Defaulted,
     #[default]
@@ -243,21 +246,20 @@ pub struct Flow {
     pub calls: Calls,
 }
 
-/// Values are boxed: a condition is 24 bytes, and most are a single test.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum Cond {
-    Truthy(Box<Val>),
-    Not(Box<Cond>),
-    And(Box<Cond>, Box<Cond>),
-    Or(Box<Cond>, Box<Cond>),
+    Truthy(ValIx),
+    Not(CondIx),
+    And(CondIx, CondIx),
+    Or(CondIx, CondIx),
     /// `l == r`, `l === r` (negated: `!=`, `!==`).
     Eq {
-        l: Box<Val>,
-        r: Box<Val>,
+        l: ValIx,
+        r: ValIx,
         negated: bool,
     },
     /// `l < r`, `l >= r`, ...: an ordering (counts against limits).
-    Compare(Box<Val>, Box<Val>),
+    Compare(ValIx, ValIx),
     Unknown,
 }
 
@@ -357,6 +359,7 @@ pub struct FnBody {
     pub name: Atom,
     pub span: Sp,
     pub is_async: bool,
+    /// The body's sequence of statements (`None` for a declaration without one).
     pub body: Option<Node>,
     pub calls: Vec<CallSite>,
     /// `const x = v` and `x = v` (a name may be bound more than once).
@@ -374,7 +377,12 @@ pub struct FnBody {
     pub catch_params: Vec<Atom>,
     /// Where lowering stopped because the body nests too deeply.
     pub too_deep: Option<u32>,
-    /// The pools every `Run` of this body indexes.
+    /// The tables every `Run` and index of this body points into.
+    pub nodes: Vec<Node>,
+    pub ifs: Vec<If>,
+    pub tries: Vec<Try>,
+    pub conds: Vec<Cond>,
+    pub vals: Vec<Val>,
     pub names: Vec<Atom>,
     pub call_ixs: Vec<CallIx>,
     pub paths: Vec<(Atom, Option<Atom>)>,
@@ -397,10 +405,59 @@ macro_rules! pool {
         }
     };
 }
+pool!(Node, nodes);
 pool!(Atom, names);
 pool!(CallIx, call_ixs);
 pool!((Atom, Option<Atom>), paths);
 pool!((Atom, Atom), props);
+
+/// What an out-of-range index reads (never, for a body lowering built).
+static NO_VAL: Val = Val {
+    head: Head::Other,
+    refs: Run::EMPTY,
+    env: false,
+    hmac: false,
+    calls: false,
+    prop: None,
+    lit: None,
+    error_shaped: false,
+    public: false,
+    flow: Flow {
+        env: None,
+        names: Run::EMPTY,
+        calls: Run::EMPTY,
+    },
+    span: Sp { lo: 0, hi: 0 },
+};
+static NO_IF: If = If {
+    cond: CondIx(u32::MAX),
+    then: Node::Seq(Run::EMPTY),
+    els: Node::Seq(Run::EMPTY),
+};
+static NO_TRY: Try = Try {
+    body: Node::Seq(Run::EMPTY),
+    handler: None,
+    finalizer: None,
+};
+
+macro_rules! table {
+    ($ix:ty, $t:ty, $field:ident, $none:expr) => {
+        impl Index<$ix> for FnBody {
+            type Output = $t;
+            fn index(&self, ix: $ix) -> &$t {
+                debug_assert!(
+                    (ix.0 as usize) < self.$field.len(),
+                    "an index outside its table"
+                );
+                self.$field.get(ix.0 as usize).unwrap_or($none)
+            }
+        }
+    };
+}
+table!(ValIx, Val, vals, &NO_VAL);
+table!(CondIx, Cond, conds, &Cond::Unknown);
+table!(IfIx, If, ifs, &NO_IF);
+table!(TryIx, Try, tries, &NO_TRY);
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,9 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    CallIx, CallSite, Callee as IrCallee, Cond, Flow, FnArg, FnBody, FnIx, Head, If as IrIf, Names,
-    Node, ResultUse, Run, Sp, Try as IrTry, Use, UseKind, Val,
+    CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
+    If as IrIf, IfIx, Names, Node, ResultUse, Run, Sp, Try as IrTry, TryIx, Use, UseKind, Val,
+    ValIx,
 };
 
 /// Statements and expressions nested deeper than this are not lowered (the
@@ -792,6 +793,17 @@ fn is_ctx_ts_type(t: &TsType) -> bool {
 /// the body's own pools.
 #[derive(Default)]
 struct Scratch {
+    /// The statements of the sequences being lowered, innermost on top.
+    nodes: Vec<Node>,
+    /// Values and conditions: an expression's test is built whether or not
+    /// anything keeps it, so compaction copies those that are kept.
+    vals: Vec<Val>,
+    conds: Vec<Cond>,
+    /// A body whose tables are lent to the next lowering (see `take_fitted`).
+    spare: FnBody,
+    /// Where compaction moved each scratch value and condition (`u32::MAX`: not yet).
+    val_map: Vec<u32>,
+    cond_map: Vec<u32>,
     /// Values' names and flows: merging operands' lists leaves copies behind.
     refs: Vec<Atom>,
     flows: Vec<Atom>,
@@ -805,6 +817,9 @@ struct Scratch {
 
 impl Scratch {
     fn clear(&mut self) {
+        self.nodes.clear();
+        self.vals.clear();
+        self.conds.clear();
         self.refs.clear();
         self.flows.clear();
         self.flow_calls.clear();
@@ -867,15 +882,20 @@ struct BodyLowerer {
 }
 
 impl BodyLowerer {
-    fn lower(f: FnLike<'_>, name: &str, ctx_first: bool, scratch: Scratch) -> (FnBody, Scratch) {
+    fn lower(
+        f: FnLike<'_>,
+        name: &str,
+        ctx_first: bool,
+        mut scratch: Scratch,
+    ) -> (FnBody, Scratch) {
+        // The spare body's tables are empty but keep the capacity earlier bodies gave them.
+        let mut out = std::mem::take(&mut scratch.spare);
+        out.name = atom(name);
+        out.span = sp(f.span());
+        out.is_async = f.is_async();
         let mut lw = BodyLowerer {
             s: scratch,
-            out: FnBody {
-                name: atom(name),
-                span: sp(f.span()),
-                is_async: f.is_async(),
-                ..FnBody::default()
-            },
+            out,
             ctx_aliases: vec![(atom("ctx"), Vec::new())],
             depth: 0,
             public_tests: 0,
@@ -924,9 +944,11 @@ impl BodyLowerer {
             FnLike::Arrow(a) => Some(lw.arrow_body(&a.body)),
         };
         lw.out.body = body;
-        compact(&mut lw.out, &lw.s);
+        compact(&mut lw.out, &mut lw.s);
         lw.s.clear();
-        (lw.out, lw.s)
+        let body = take_fitted(&mut lw.out);
+        lw.s.spare = lw.out;
+        (body, lw.s)
     }
 
     fn param(&mut self, p: &Pat, is_ctx: bool) {
@@ -997,16 +1019,76 @@ impl BodyLowerer {
         dst.calls.append(&mut self.s.flow_calls, src.calls);
     }
 
+    /// Adds a statement to the sequence being lowered.
+    fn emit(&mut self, n: Node) {
+        self.s.nodes.push(n);
+    }
+
+    /// The statements emitted since `base`, as a sequence of the body (empty
+    /// sequences dropped: they do nothing).
+    fn seq(&mut self, base: usize) -> Run<Node> {
+        let at = self.out.nodes.len();
+        let emitted = self.s.nodes.drain(base..);
+        self.out
+            .nodes
+            .extend(emitted.filter(|n| !matches!(n, Node::Seq(r) if r.is_empty())));
+        Run::tail(&self.out.nodes, at)
+    }
+
+    /// A node as a sequence (the lowering's bodies are sequences already).
+    fn as_seq(&mut self, n: Node) -> Run<Node> {
+        match n {
+            Node::Seq(run) => run,
+            other => {
+                self.out.nodes.push(other);
+                Run::tail(&self.out.nodes, self.out.nodes.len() - 1)
+            }
+        }
+    }
+
+    /// A sequence of what `lower` emits.
+    fn seq_of(&mut self, lower: impl FnOnce(&mut Self)) -> Node {
+        let base = self.s.nodes.len();
+        lower(self);
+        Node::Seq(self.seq(base))
+    }
+
+    fn emit_if(&mut self, cond: CondIx, then: Node, els: Node) {
+        let ix = IfIx(self.out.ifs.len() as u32);
+        self.out.ifs.push(IrIf { cond, then, els });
+        self.emit(Node::If(ix));
+    }
+
+    fn val(&mut self, v: Val) -> ValIx {
+        self.s.vals.push(v);
+        ValIx(self.s.vals.len() as u32 - 1)
+    }
+
+    fn cond(&mut self, c: Cond) -> CondIx {
+        self.s.conds.push(c);
+        CondIx(self.s.conds.len() as u32 - 1)
+    }
+
+    /// What a value means as a test.
+    fn cond_of(&mut self, v: Val) -> CondIx {
+        match v.head {
+            Head::Cond(c) => c,
+            _ => {
+                let v = self.val(v);
+                self.cond(Cond::Truthy(v))
+            }
+        }
+    }
+
     fn arrow_body(&mut self, body: &ArrowFunctionBody) -> Node {
         match body {
             ArrowFunctionBody::FunctionBody(b) => self.stmts(&b.stmts),
-            ArrowFunctionBody::Expr(e) => {
-                let mut out = ThinVec::new();
-                let v = self.expr(e, ResultUse::Handled, &mut out);
-                self.returned(Some(&v));
-                out.push(Node::Return(Some(Box::new(v))));
-                Node::Seq(out)
-            }
+            ArrowFunctionBody::Expr(e) => self.seq_of(|lw| {
+                let v = lw.expr(e, ResultUse::Handled);
+                lw.returned(Some(&v));
+                let v = lw.val(v);
+                lw.emit(Node::Return(Some(v)));
+            }),
         }
     }
 
@@ -1021,57 +1103,56 @@ impl BodyLowerer {
     }
 
     fn stmts(&mut self, stmts: &[Stmt]) -> Node {
-        let mut out = ThinVec::new();
-        for s in stmts {
-            self.stmt(s, &mut out);
-        }
-        Node::Seq(out)
+        self.seq_of(|lw| {
+            for s in stmts {
+                lw.stmt(s);
+            }
+        })
     }
 
     fn block(&mut self, s: &Stmt) -> Node {
-        let mut out = ThinVec::new();
-        self.stmt(s, &mut out);
-        Node::Seq(out)
+        self.seq_of(|lw| lw.stmt(s))
     }
 
-    fn stmt(&mut self, s: &Stmt, out: &mut ThinVec<Node>) {
+    fn stmt(&mut self, s: &Stmt) {
         if self.depth > MAX_DEPTH {
             self.out.too_deep.get_or_insert(sp(s.span()).lo);
             return;
         }
         self.depth += 1;
-        self.stmt_inner(s, out);
+        self.stmt_inner(s);
         self.depth -= 1;
     }
 
-    fn stmt_inner(&mut self, s: &Stmt, out: &mut ThinVec<Node>) {
+    fn stmt_inner(&mut self, s: &Stmt) {
         match s {
-            Stmt::Block(b) => out.push(self.stmts(&b.stmts)),
-            Stmt::Expr(e) => {
-                self.expr(&e.expr, ResultUse::Discarded, out);
+            Stmt::Block(b) => {
+                let n = self.stmts(&b.stmts);
+                self.emit(n);
             }
-            Stmt::Decl(Decl::Var(var)) => self.var_decl(var, out),
+            Stmt::Expr(e) => {
+                self.expr(&e.expr, ResultUse::Discarded);
+            }
+            Stmt::Decl(Decl::Var(var)) => self.var_decl(var),
             Stmt::Decl(_) => {}
             Stmt::Return(r) => {
-                let v = r
-                    .arg
-                    .as_ref()
-                    .map(|a| self.expr(a, ResultUse::Handled, out));
+                let v = r.arg.as_ref().map(|a| self.expr(a, ResultUse::Handled));
                 self.returned(v.as_ref());
-                out.push(Node::Return(v.map(Box::new)));
+                let v = v.map(|v| self.val(v));
+                self.emit(Node::Return(v));
             }
             Stmt::Throw(t) => {
-                self.expr(&t.arg, ResultUse::Other, out);
-                out.push(Node::Throw);
+                self.expr(&t.arg, ResultUse::Other);
+                self.emit(Node::Throw);
             }
             Stmt::If(i) => {
-                let cond = self.test(&i.test, out);
+                let cond = self.test(&i.test);
                 let then = self.block(&i.cons);
                 let els = match &i.alt {
                     Some(alt) => self.block(alt),
-                    None => Node::Seq(ThinVec::new()),
+                    None => Node::Seq(Run::EMPTY),
                 };
-                out.push(Node::If(Box::new(IrIf { cond, then, els })));
+                self.emit_if(cond, then, els);
             }
             Stmt::Try(t) => {
                 let body = self.stmts(&t.block.stmts);
@@ -1080,77 +1161,80 @@ impl BodyLowerer {
                 }
                 let handler = t.handler.as_ref().map(|h| self.stmts(&h.body.stmts));
                 let finalizer = t.finalizer.as_ref().map(|f| self.stmts(&f.stmts));
-                out.push(Node::Try(Box::new(IrTry {
+                let ix = TryIx(self.out.tries.len() as u32);
+                self.out.tries.push(IrTry {
                     body,
                     handler,
                     finalizer,
-                })));
+                });
+                self.emit(Node::Try(ix));
             }
             Stmt::While(w) => {
-                let mut inner = ThinVec::new();
-                self.test(&w.test, out);
-                self.stmt(&w.body, &mut inner);
-                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+                self.test(&w.test);
+                let base = self.s.nodes.len();
+                self.stmt(&w.body);
+                let body = self.seq(base);
+                self.emit(Node::Loop(body));
             }
             Stmt::DoWhile(w) => {
-                self.stmt(&w.body, out);
-                self.test(&w.test, out);
+                self.stmt(&w.body);
+                self.test(&w.test);
             }
             Stmt::For(f) => {
                 match &f.init {
-                    Some(VarDeclOrExpr::VarDecl(v)) => self.var_decl(v, out),
+                    Some(VarDeclOrExpr::VarDecl(v)) => self.var_decl(v),
                     Some(VarDeclOrExpr::Expr(e)) => {
-                        self.expr(e, ResultUse::Other, out);
+                        self.expr(e, ResultUse::Other);
                     }
                     None => {}
                 }
-                let mut inner = ThinVec::new();
+                let base = self.s.nodes.len();
                 if let Some(t) = &f.test {
-                    self.test(t, &mut inner);
+                    self.test(t);
                 }
-                self.stmt(&f.body, &mut inner);
+                self.stmt(&f.body);
                 if let Some(u) = &f.update {
-                    self.expr(u, ResultUse::Other, &mut inner);
+                    self.expr(u, ResultUse::Other);
                 }
-                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+                let body = self.seq(base);
+                self.emit(Node::Loop(body));
             }
             Stmt::ForOf(f) => {
-                self.expr(&f.right, ResultUse::Other, out);
-                let mut inner = ThinVec::new();
-                self.stmt(&f.body, &mut inner);
-                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+                self.expr(&f.right, ResultUse::Other);
+                let base = self.s.nodes.len();
+                self.stmt(&f.body);
+                let body = self.seq(base);
+                self.emit(Node::Loop(body));
             }
             Stmt::ForIn(f) => {
-                self.expr(&f.right, ResultUse::Other, out);
-                let mut inner = ThinVec::new();
-                self.stmt(&f.body, &mut inner);
-                out.push(Node::Loop(Box::new(Node::Seq(inner))));
+                self.expr(&f.right, ResultUse::Other);
+                let base = self.s.nodes.len();
+                self.stmt(&f.body);
+                let body = self.seq(base);
+                self.emit(Node::Loop(body));
             }
             Stmt::Switch(sw) => {
-                self.expr(&sw.discriminant, ResultUse::Handled, out);
+                self.expr(&sw.discriminant, ResultUse::Handled);
                 // Each case may be where control enters; fallthrough is ignored.
                 for case in &sw.cases {
                     if let Some(t) = &case.test {
-                        self.expr(t, ResultUse::Handled, out);
+                        self.expr(t, ResultUse::Handled);
                     }
                     let body = self.stmts(&case.cons);
-                    out.push(Node::If(Box::new(IrIf {
-                        cond: Cond::Unknown,
-                        then: body,
-                        els: Node::Seq(ThinVec::new()),
-                    })));
+                    let unknown = self.cond(Cond::Unknown);
+                    self.emit_if(unknown, body, Node::Seq(Run::EMPTY));
                 }
             }
-            Stmt::Labeled(l) => self.stmt(&l.body, out),
+            Stmt::Labeled(l) => self.stmt(&l.body),
             Stmt::With(w) => {
-                self.expr(&w.obj, ResultUse::Other, out);
-                self.stmt(&w.body, out);
+                self.expr(&w.obj, ResultUse::Other);
+                self.stmt(&w.body);
             }
             Stmt::Empty(_) | Stmt::Debugger(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
         }
     }
 
-    fn var_decl(&mut self, var: &VarDecl, out: &mut ThinVec<Node>) {
+    fn var_decl(&mut self, var: &VarDecl) {
         for d in &var.decls {
             let Some(init) = &d.init else {
                 continue;
@@ -1170,7 +1254,7 @@ impl BodyLowerer {
                     continue;
                 }
             }
-            let v = self.expr(init, ResultUse::Bound, out);
+            let v = self.expr(init, ResultUse::Bound);
             // Each name bound gets the value; the last takes it.
             let mut names = pat_names(&d.name);
             if let Some(last) = names.pop() {
@@ -1183,9 +1267,9 @@ impl BodyLowerer {
     }
 
     /// Lowers a test expression: its effects go to `out`, its meaning is returned.
-    fn test(&mut self, e: &Expr, out: &mut ThinVec<Node>) -> Cond {
-        let v = self.expr(e, ResultUse::Handled, out);
-        cond_of(v)
+    fn test(&mut self, e: &Expr) -> CondIx {
+        let v = self.expr(e, ResultUse::Handled);
+        self.cond_of(v)
     }
 
     fn record_use(&mut self, name: &Atom, mode: ResultUse, span: Span) {
@@ -1201,33 +1285,33 @@ impl BodyLowerer {
         });
     }
 
-    fn expr(&mut self, e: &Expr, mode: ResultUse, out: &mut ThinVec<Node>) -> Val {
+    fn expr(&mut self, e: &Expr, mode: ResultUse) -> Val {
         if self.depth > MAX_DEPTH {
             self.out.too_deep.get_or_insert(sp(e.span()).lo);
             return Val::default();
         }
         self.depth += 1;
-        let v = self.expr_inner(e, mode, out);
+        let v = self.expr_inner(e, mode);
         self.depth -= 1;
         v
     }
 
-    fn expr_inner(&mut self, e: &Expr, mode: ResultUse, out: &mut ThinVec<Node>) -> Val {
+    fn expr_inner(&mut self, e: &Expr, mode: ResultUse) -> Val {
         let span = sp(e.span());
         let mut v = Val {
             span,
             ..Val::default()
         };
         match e {
-            Expr::Paren(p) => return self.expr(&p.expr, mode, out),
-            Expr::TsAs(a) => return self.expr(&a.expr, mode, out),
-            Expr::TsSatisfies(a) => return self.expr(&a.expr, mode, out),
-            Expr::TsConstAssertion(a) => return self.expr(&a.expr, mode, out),
-            Expr::TsTypeAssertion(a) => return self.expr(&a.expr, mode, out),
-            Expr::TsInstantiation(a) => return self.expr(&a.expr, mode, out),
-            Expr::TsNonNull(n) => return self.expr(&n.expr, ResultUse::Dereferenced, out),
+            Expr::Paren(p) => return self.expr(&p.expr, mode),
+            Expr::TsAs(a) => return self.expr(&a.expr, mode),
+            Expr::TsSatisfies(a) => return self.expr(&a.expr, mode),
+            Expr::TsConstAssertion(a) => return self.expr(&a.expr, mode),
+            Expr::TsTypeAssertion(a) => return self.expr(&a.expr, mode),
+            Expr::TsInstantiation(a) => return self.expr(&a.expr, mode),
+            Expr::TsNonNull(n) => return self.expr(&n.expr, ResultUse::Dereferenced),
             Expr::Await(a) => {
-                let inner = self.expr(&a.arg, mode, out);
+                let inner = self.expr(&a.arg, mode);
                 if let Head::Call(ix) = inner.head {
                     if let Some(c) = self.out.calls.get_mut(ix as usize) {
                         c.awaited = true;
@@ -1260,22 +1344,22 @@ impl BodyLowerer {
             }
             Expr::Tpl(t) => {
                 for x in &t.exprs {
-                    let inner = self.expr(x, ResultUse::Other, out);
+                    let inner = self.expr(x, ResultUse::Other);
                     self.absorb(&mut v, inner);
                 }
                 v.head = Head::Lit;
             }
             Expr::TaggedTpl(t) => {
                 for x in &t.tpl.exprs {
-                    let inner = self.expr(x, ResultUse::Other, out);
+                    let inner = self.expr(x, ResultUse::Other);
                     self.absorb(&mut v, inner);
                 }
             }
-            Expr::Member(m) => return self.member(m, false, mode, out),
+            Expr::Member(m) => return self.member(m, false, mode),
             Expr::OptChain(o) => match &*o.base {
-                OptChainBase::Member(m) => return self.member(m, true, mode, out),
+                OptChainBase::Member(m) => return self.member(m, true, mode),
                 OptChainBase::Call(c) => {
-                    return self.call(&c.callee, &c.args, false, span, mode, out);
+                    return self.call(&c.callee, &c.args, false, span, mode);
                 }
             },
             Expr::Call(c) => match &c.callee {
@@ -1283,23 +1367,23 @@ impl BodyLowerer {
                     // An immediately invoked function runs in place.
                     if let Some(f) = FnLike::of(callee) {
                         let nested = self.nested(f);
-                        out.push(nested);
+                        self.emit(nested);
                         return v;
                     }
-                    return self.call(callee, &c.args, false, span, mode, out);
+                    return self.call(callee, &c.args, false, span, mode);
                 }
                 Callee::Import(_) | Callee::Super(_) => {
                     for a in &c.args {
-                        self.expr(&a.expr, ResultUse::Other, out);
+                        self.expr(&a.expr, ResultUse::Other);
                     }
                 }
             },
             Expr::New(n) => {
                 let args = n.args.as_deref().unwrap_or(&[]);
-                return self.call(&n.callee, args, true, span, mode, out);
+                return self.call(&n.callee, args, true, span, mode);
             }
             Expr::Unary(u) => {
-                let inner = self.expr(&u.arg, ResultUse::Handled, out);
+                let inner = self.expr(&u.arg, ResultUse::Handled);
                 // What `absorb` takes, but not the flow: `!key`, `typeof key`
                 // are a boolean or a type name, not the content.
                 v.public |= inner.public;
@@ -1310,35 +1394,35 @@ impl BodyLowerer {
                 // shared by copies, not copied).
                 v.refs.append(&mut self.s.refs, inner.refs);
                 v.head = match u.op {
-                    UnaryOp::Bang => Head::Cond(Box::new(Cond::Not(Box::new(cond_of(inner))))),
+                    UnaryOp::Bang => {
+                        let c = self.cond_of(inner);
+                        Head::Cond(self.cond(Cond::Not(c)))
+                    }
                     UnaryOp::Void => Head::Nullish,
                     _ => Head::Other,
                 };
                 v.flow = Flow::default();
             }
-            Expr::Bin(b) => return self.binary(b, span, mode, out),
+            Expr::Bin(b) => return self.binary(b, span, mode),
             Expr::Cond(c) => {
-                let cond = self.test(&c.test, out);
-                let mut then = ThinVec::new();
-                let a = self.expr(&c.cons, mode, &mut then);
-                let mut els = ThinVec::new();
-                let b = self.expr(&c.alt, mode, &mut els);
-                out.push(Node::If(Box::new(IrIf {
-                    cond,
-                    then: Node::Seq(then),
-                    els: Node::Seq(els),
-                })));
+                let cond = self.test(&c.test);
+                let base = self.s.nodes.len();
+                let a = self.expr(&c.cons, mode);
+                let then = Node::Seq(self.seq(base));
+                let b = self.expr(&c.alt, mode);
+                let els = Node::Seq(self.seq(base));
+                self.emit_if(cond, then, els);
                 self.absorb(&mut v, a);
                 self.absorb(&mut v, b);
             }
             Expr::Assign(a) => {
-                let value = self.expr(&a.right, ResultUse::Bound, out);
+                let value = self.expr(&a.right, ResultUse::Bound);
                 match &a.left {
                     AssignTarget::Simple(SimpleAssignTarget::Ident(id)) => {
                         self.out.bindings.push((id.id.sym.clone(), value.clone()));
                     }
                     AssignTarget::Simple(SimpleAssignTarget::Member(m)) => {
-                        self.expr(&m.obj, ResultUse::Other, out);
+                        self.expr(&m.obj, ResultUse::Other);
                     }
                     _ => {}
                 }
@@ -1347,13 +1431,13 @@ impl BodyLowerer {
             Expr::Seq(s) => {
                 let mut last = Val::default();
                 for x in &s.exprs {
-                    last = self.expr(x, mode, out);
+                    last = self.expr(x, mode);
                 }
                 return last;
             }
             Expr::Array(a) => {
                 for el in a.elems.iter().flatten() {
-                    let inner = self.expr(&el.expr, ResultUse::Other, out);
+                    let inner = self.expr(&el.expr, ResultUse::Other);
                     self.absorb(&mut v, inner);
                 }
                 v.head = Head::Lit;
@@ -1378,12 +1462,12 @@ impl BodyLowerer {
                 for p in &o.props {
                     match p {
                         PropOrSpread::Spread(s) => {
-                            let inner = self.expr(&s.expr, ResultUse::Other, out);
+                            let inner = self.expr(&s.expr, ResultUse::Other);
                             self.absorb(&mut v, inner);
                         }
                         PropOrSpread::Prop(prop) => match &**prop {
                             Prop::KeyValue(kv) => {
-                                let inner = self.expr(&kv.value, part_mode, out);
+                                let inner = self.expr(&kv.value, part_mode);
                                 self.absorb(&mut v, inner);
                             }
                             Prop::Shorthand(id) => {
@@ -1401,7 +1485,8 @@ impl BodyLowerer {
                 // by `identity.subject` derives from the identity.
                 let uses_before = self.out.uses.len();
                 if let Some(f) = FnLike::of(e) {
-                    out.push(self.nested(f));
+                    let nested = self.nested(f);
+                    self.emit(nested);
                 }
                 for u in self.out.uses.get(uses_before..).unwrap_or(&[]) {
                     v.refs.push(&mut self.s.refs, u.name.clone());
@@ -1410,7 +1495,7 @@ impl BodyLowerer {
             }
             Expr::Yield(y) => {
                 if let Some(a) = &y.arg {
-                    self.expr(a, ResultUse::Other, out);
+                    self.expr(a, ResultUse::Other);
                 }
             }
             _ => {}
@@ -1418,13 +1503,7 @@ impl BodyLowerer {
         v
     }
 
-    fn member(
-        &mut self,
-        m: &MemberExpr,
-        optional: bool,
-        _mode: ResultUse,
-        out: &mut ThinVec<Node>,
-    ) -> Val {
+    fn member(&mut self, m: &MemberExpr, optional: bool, _mode: ResultUse) -> Val {
         let span = sp(m.span);
         if let (Expr::Ident(root), MemberProp::Ident(p)) = (peel(&m.obj), &m.prop) {
             self.props_seen.push((root.sym.clone(), p.sym.clone()));
@@ -1448,9 +1527,9 @@ impl BodyLowerer {
         } else {
             ResultUse::Dereferenced
         };
-        let mut v = self.expr(&m.obj, obj_mode, out);
+        let mut v = self.expr(&m.obj, obj_mode);
         if let MemberProp::Computed(c) = &m.prop {
-            let inner = self.expr(&c.expr, ResultUse::Other, out);
+            let inner = self.expr(&c.expr, ResultUse::Other);
             v.refs.append(&mut self.s.refs, inner.refs);
             v.env |= inner.env;
         }
@@ -1490,7 +1569,6 @@ impl BodyLowerer {
         is_new: bool,
         span: Sp,
         mode: ResultUse,
-        out: &mut ThinVec<Node>,
     ) -> Val {
         let mut v = Val {
             span,
@@ -1511,7 +1589,7 @@ impl BodyLowerer {
                     IrCallee::Member(root, run_of(&mut self.out.names, path))
                 }
             }
-            None => self.method_callee(callee, &mut v, out),
+            None => self.method_callee(callee, &mut v),
         };
         let public_before = self.public_tests;
         let mut arg_flow = Flow::default();
@@ -1555,7 +1633,7 @@ impl BodyLowerer {
             } else {
                 ResultUse::Other
             };
-            let inner = self.expr(arg, arg_mode, out);
+            let inner = self.expr(arg, arg_mode);
             secret_arg |= inner.env || inner.hmac;
             self.merge_flow(&mut arg_flow, inner.flow.clone());
             if let Head::Call(c) = inner.head {
@@ -1626,7 +1704,7 @@ impl BodyLowerer {
             arg_names,
             result: mode,
         });
-        out.push(Node::Call(ix));
+        self.emit(Node::Call(ix));
         v.head = Head::Call(ix);
         v.calls |= !is_new;
         v.flow.calls.push(&mut self.s.flow_calls, ix);
@@ -1634,7 +1712,7 @@ impl BodyLowerer {
     }
 
     /// `f().g()`, `new X().verify()`: a method on another call's result.
-    fn method_callee(&mut self, callee: &Expr, v: &mut Val, out: &mut ThinVec<Node>) -> IrCallee {
+    fn method_callee(&mut self, callee: &Expr, v: &mut Val) -> IrCallee {
         let mut path = ThinVec::new();
         let mut cur = callee;
         loop {
@@ -1642,7 +1720,7 @@ impl BodyLowerer {
                 Expr::Member(m) => {
                     match &m.prop {
                         MemberProp::Ident(p) => path.push(p.sym.clone()),
-                        _ => return self.dynamic(callee, v, out),
+                        _ => return self.dynamic(callee, v),
                     }
                     cur = &m.obj;
                 }
@@ -1650,7 +1728,7 @@ impl BodyLowerer {
                     OptChainBase::Member(m) => {
                         match &m.prop {
                             MemberProp::Ident(p) => path.push(p.sym.clone()),
-                            _ => return self.dynamic(callee, v, out),
+                            _ => return self.dynamic(callee, v),
                         }
                         cur = &m.obj;
                     }
@@ -1660,7 +1738,7 @@ impl BodyLowerer {
             }
         }
         path.reverse();
-        let base = self.expr(cur, ResultUse::Other, out);
+        let base = self.expr(cur, ResultUse::Other);
         let method = match base.head {
             Head::Call(ix) if !path.is_empty() => {
                 IrCallee::Method(ix, run_of(&mut self.out.names, path))
@@ -1671,56 +1749,46 @@ impl BodyLowerer {
         method
     }
 
-    fn dynamic(&mut self, callee: &Expr, v: &mut Val, out: &mut ThinVec<Node>) -> IrCallee {
-        let inner = self.expr(callee, ResultUse::Other, out);
+    fn dynamic(&mut self, callee: &Expr, v: &mut Val) -> IrCallee {
+        let inner = self.expr(callee, ResultUse::Other);
         self.absorb(v, inner);
         IrCallee::Dynamic
     }
 
-    fn binary(&mut self, b: &BinExpr, span: Sp, mode: ResultUse, out: &mut ThinVec<Node>) -> Val {
+    fn binary(&mut self, b: &BinExpr, span: Sp, mode: ResultUse) -> Val {
         let mut v = Val {
             span,
             ..Val::default()
         };
         match b.op {
             BinaryOp::LogicalAnd => {
-                let l = self.expr(&b.left, ResultUse::Handled, out);
-                let mut rhs = ThinVec::new();
-                let r = self.expr(&b.right, mode, &mut rhs);
-                let lc = cond_of(l.clone());
-                out.push(Node::If(Box::new(IrIf {
-                    cond: lc.clone(),
-                    then: Node::Seq(rhs),
-                    els: Node::Seq(ThinVec::new()),
-                })));
-                v.head = Head::Cond(Box::new(Cond::And(
-                    Box::new(lc),
-                    Box::new(cond_of(r.clone())),
-                )));
+                let l = self.expr(&b.left, ResultUse::Handled);
+                let base = self.s.nodes.len();
+                let r = self.expr(&b.right, mode);
+                let rhs = Node::Seq(self.seq(base));
+                let lc = self.cond_of(l.clone());
+                self.emit_if(lc, rhs, Node::Seq(Run::EMPTY));
+                let rc = self.cond_of(r.clone());
+                v.head = Head::Cond(self.cond(Cond::And(lc, rc)));
                 self.absorb(&mut v, l);
                 self.absorb(&mut v, r);
             }
             BinaryOp::LogicalOr | BinaryOp::NullishCoalescing => {
-                let l = self.expr(&b.left, ResultUse::Handled, out);
-                let mut rhs = ThinVec::new();
-                let r = self.expr(&b.right, mode, &mut rhs);
+                let l = self.expr(&b.left, ResultUse::Handled);
+                let base = self.s.nodes.len();
+                let r = self.expr(&b.right, mode);
+                let rhs = Node::Seq(self.seq(base));
                 let lc = if b.op == BinaryOp::LogicalOr {
-                    cond_of(l.clone())
+                    self.cond_of(l.clone())
                 } else {
-                    Cond::Unknown
+                    self.cond(Cond::Unknown)
                 };
-                out.push(Node::If(Box::new(IrIf {
-                    cond: lc.clone(),
-                    then: Node::Seq(ThinVec::new()),
-                    els: Node::Seq(rhs),
-                })));
+                self.emit_if(lc, Node::Seq(Run::EMPTY), rhs);
                 v.head = if matches!(r.head, Head::Lit | Head::Defaulted) {
                     Head::Defaulted
                 } else if b.op == BinaryOp::LogicalOr {
-                    Head::Cond(Box::new(Cond::Or(
-                        Box::new(lc),
-                        Box::new(cond_of(r.clone())),
-                    )))
+                    let rc = self.cond_of(r.clone());
+                    Head::Cond(self.cond(Cond::Or(lc, rc)))
                 } else {
                     Head::Other
                 };
@@ -1729,21 +1797,23 @@ impl BodyLowerer {
             }
             // `"error" in result`: tested like `result.error`.
             BinaryOp::In => {
-                let l = self.expr(&b.left, ResultUse::Handled, out);
-                let mut r = self.expr(&b.right, ResultUse::Handled, out);
+                let l = self.expr(&b.left, ResultUse::Handled);
+                let mut r = self.expr(&b.right, ResultUse::Handled);
                 r.prop = l.lit.clone();
                 r.span = span;
-                v.head = Head::Cond(Box::new(Cond::Truthy(Box::new(r.clone()))));
+                let rv = self.val(r.clone());
+                v.head = Head::Cond(self.cond(Cond::Truthy(rv)));
                 self.absorb(&mut v, r);
                 v.flow = Flow::default();
             }
             BinaryOp::EqEq | BinaryOp::EqEqEq | BinaryOp::NotEq | BinaryOp::NotEqEq => {
-                let l = self.expr(&b.left, ResultUse::Handled, out);
-                let r = self.expr(&b.right, ResultUse::Handled, out);
+                let l = self.expr(&b.left, ResultUse::Handled);
+                let r = self.expr(&b.right, ResultUse::Handled);
                 let negated = matches!(b.op, BinaryOp::NotEq | BinaryOp::NotEqEq);
-                v.head = Head::Cond(Box::new(Cond::Eq {
-                    l: Box::new(l.clone()),
-                    r: Box::new(r.clone()),
+                let (lv, rv) = (self.val(l.clone()), self.val(r.clone()));
+                v.head = Head::Cond(self.cond(Cond::Eq {
+                    l: lv,
+                    r: rv,
                     negated,
                 }));
                 self.absorb(&mut v, l);
@@ -1751,19 +1821,17 @@ impl BodyLowerer {
                 v.flow = Flow::default();
             }
             BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
-                let l = self.expr(&b.left, ResultUse::Handled, out);
-                let r = self.expr(&b.right, ResultUse::Handled, out);
-                v.head = Head::Cond(Box::new(Cond::Compare(
-                    Box::new(l.clone()),
-                    Box::new(r.clone()),
-                )));
+                let l = self.expr(&b.left, ResultUse::Handled);
+                let r = self.expr(&b.right, ResultUse::Handled);
+                let (lv, rv) = (self.val(l.clone()), self.val(r.clone()));
+                v.head = Head::Cond(self.cond(Cond::Compare(lv, rv)));
                 self.absorb(&mut v, l);
                 self.absorb(&mut v, r);
                 v.flow = Flow::default();
             }
             _ => {
-                let l = self.expr(&b.left, ResultUse::Handled, out);
-                let r = self.expr(&b.right, ResultUse::Handled, out);
+                let l = self.expr(&b.left, ResultUse::Handled);
+                let r = self.expr(&b.right, ResultUse::Handled);
                 self.absorb(&mut v, l);
                 self.absorb(&mut v, r);
                 v.head = Head::Other;
@@ -1786,18 +1854,19 @@ impl BodyLowerer {
         let body = match f {
             FnLike::Function(func) => match &func.body {
                 Some(b) => self.stmts(&b.stmts),
-                None => Node::Seq(ThinVec::new()),
+                None => Node::Seq(Run::EMPTY),
             },
             FnLike::Arrow(a) => self.arrow_body(&a.body),
         };
-        Node::Nested(Box::new(body))
+        Node::Nested(self.as_seq(body))
     }
 }
 
 /// Only names bound in the body can carry an identity or a secret: drop the
-/// rest from `refs` and `uses`, so facts stay small. The values' lists move
-/// from the scratch pools into the body's own.
-fn compact(f: &mut FnBody, s: &Scratch) {
+/// rest from `refs` and `uses`, so facts stay small. The values and
+/// conditions something keeps, and their lists, move from the scratch pools
+/// into the body's own.
+fn compact(f: &mut FnBody, s: &mut Scratch) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
     bound.extend(f.params.iter().cloned());
     bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));
@@ -1806,11 +1875,17 @@ fn compact(f: &mut FnBody, s: &Scratch) {
     bound.extend(f.ctx_names.iter().cloned());
     bound.sort();
     bound.dedup();
+    s.val_map.clear();
+    s.val_map.resize(s.vals.len(), u32::MAX);
+    s.cond_map.clear();
+    s.cond_map.resize(s.conds.len(), u32::MAX);
     let mut c = Compactor {
         bound,
         s,
         names: std::mem::take(&mut f.names),
         call_ixs: std::mem::take(&mut f.call_ixs),
+        vals: std::mem::take(&mut f.vals),
+        conds: std::mem::take(&mut f.conds),
     };
     for (_, v) in &mut f.bindings {
         c.val(v);
@@ -1819,30 +1894,68 @@ fn compact(f: &mut FnBody, s: &Scratch) {
         c.flow(&mut call.arg_flow);
     }
     f.uses.retain(|u| c.is_bound(&u.name));
-    if let Some(body) = &mut f.body {
-        c.node(body);
+    for n in &mut f.nodes {
+        if let Node::Return(Some(v)) = n {
+            *v = c.val_ix(*v);
+        }
+    }
+    for i in &mut f.ifs {
+        i.cond = c.cond_ix(i.cond);
     }
     f.names = c.names;
     f.call_ixs = c.call_ixs;
-    f.uses.shrink_to_fit();
-    f.params.shrink_to_fit();
-    f.ctx_names.shrink_to_fit();
-    f.arg_locals.shrink_to_fit();
-    f.catch_params.shrink_to_fit();
-    f.calls.shrink_to_fit();
-    f.bindings.shrink_to_fit();
-    f.names.shrink_to_fit();
-    f.call_ixs.shrink_to_fit();
-    f.paths.shrink_to_fit();
-    f.props.shrink_to_fit();
+    f.vals = c.vals;
+    f.conds = c.conds;
+}
+
+/// The body, each table moved to a block of its length, leaving `f` empty
+/// with its tables' capacity for the next body. (Built in place, a table
+/// that grew by doubling would keep up to half its capacity: mimalloc keeps
+/// a block a shrinking `realloc` leaves at least half full.)
+fn take_fitted(f: &mut FnBody) -> FnBody {
+    fn fitted<T>(v: &mut Vec<T>) -> Vec<T> {
+        let mut exact = Vec::with_capacity(v.len());
+        exact.append(v);
+        exact
+    }
+    let body = FnBody {
+        name: std::mem::take(&mut f.name),
+        span: f.span,
+        is_async: f.is_async,
+        body: f.body.take(),
+        calls: fitted(&mut f.calls),
+        bindings: fitted(&mut f.bindings),
+        uses: fitted(&mut f.uses),
+        params: fitted(&mut f.params),
+        arity: f.arity,
+        ctx_names: fitted(&mut f.ctx_names),
+        arg_locals: fitted(&mut f.arg_locals),
+        catch_params: fitted(&mut f.catch_params),
+        too_deep: f.too_deep.take(),
+        nodes: fitted(&mut f.nodes),
+        ifs: fitted(&mut f.ifs),
+        tries: fitted(&mut f.tries),
+        conds: fitted(&mut f.conds),
+        vals: fitted(&mut f.vals),
+        names: fitted(&mut f.names),
+        call_ixs: fitted(&mut f.call_ixs),
+        paths: fitted(&mut f.paths),
+        props: fitted(&mut f.props),
+    };
+    f.span = Sp::default();
+    f.is_async = false;
+    f.arity = 0;
+    body
 }
 
 struct Compactor<'s> {
     /// Sorted.
     bound: Vec<Atom>,
-    s: &'s Scratch,
+    s: &'s mut Scratch,
     names: Vec<Atom>,
     call_ixs: Vec<CallIx>,
+    vals: Vec<Val>,
+    conds: Vec<Cond>,
 }
 
 impl Compactor<'_> {
@@ -1856,8 +1969,9 @@ impl Compactor<'_> {
     }
 
     /// The bound names of a scratch list, sorted, without repeats.
-    fn keep(&mut self, run: Names, from: &[Atom]) -> Names {
+    fn keep(&mut self, run: Names, flows: bool) -> Names {
         let at = self.names.len();
+        let from = if flows { &self.s.flows } else { &self.s.refs };
         for r in run.of(from) {
             if self.is_bound(r) {
                 self.names.push(r.clone());
@@ -1867,7 +1981,7 @@ impl Compactor<'_> {
     }
 
     fn flow(&mut self, f: &mut Flow) {
-        f.names = self.keep(f.names, &self.s.flows);
+        f.names = self.keep(f.names, true);
         f.calls = run_of(
             &mut self.call_ixs,
             f.calls.of(&self.s.flow_calls).iter().copied(),
@@ -1875,61 +1989,67 @@ impl Compactor<'_> {
     }
 
     fn val(&mut self, v: &mut Val) {
-        v.refs = self.keep(v.refs, &self.s.refs);
+        v.refs = self.keep(v.refs, false);
         self.flow(&mut v.flow);
         if let Head::Cond(c) = &mut v.head {
-            self.cond(c);
+            *c = self.cond_ix(*c);
         }
     }
 
-    fn cond(&mut self, c: &mut Cond) {
-        match c {
-            Cond::Truthy(v) => self.val(v),
-            Cond::Not(c) => self.cond(c),
-            Cond::And(a, b) | Cond::Or(a, b) => {
-                self.cond(a);
-                self.cond(b);
-            }
-            Cond::Eq { l, r, .. } | Cond::Compare(l, r) => {
-                self.val(l);
-                self.val(r);
-            }
-            Cond::Unknown => {}
+    /// A scratch value's place in the body (moved there the first time).
+    fn val_ix(&mut self, ix: ValIx) -> ValIx {
+        let i = ix.0 as usize;
+        match self.s.val_map.get(i) {
+            Some(&done) if done != u32::MAX => return ValIx(done),
+            None => return ValIx(u32::MAX),
+            Some(_) => {}
         }
+        let mut v = self
+            .s
+            .vals
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.val(&mut v);
+        self.vals.push(v);
+        let new = self.vals.len() as u32 - 1;
+        if let Some(slot) = self.s.val_map.get_mut(i) {
+            *slot = new;
+        }
+        ValIx(new)
     }
 
-    fn node(&mut self, n: &mut Node) {
-        match n {
-            Node::Seq(nodes) => {
-                nodes.retain(|n| !matches!(n, Node::Seq(inner) if inner.is_empty()));
-                nodes.shrink_to_fit();
-                for n in nodes {
-                    self.node(n);
-                }
-            }
-            Node::If(i) => {
-                let IrIf { cond, then, els } = &mut **i;
-                self.cond(cond);
-                self.node(then);
-                self.node(els);
-            }
-            Node::Return(Some(v)) => self.val(v),
-            Node::Loop(b) | Node::Nested(b) => self.node(b),
-            Node::Try(t) => t.parts_mut().for_each(|n| self.node(n)),
-            Node::Return(None) | Node::Call(_) | Node::Throw => {}
+    fn cond_ix(&mut self, ix: CondIx) -> CondIx {
+        let i = ix.0 as usize;
+        match self.s.cond_map.get(i) {
+            Some(&done) if done != u32::MAX => return CondIx(done),
+            None => return CondIx(u32::MAX),
+            Some(_) => {}
         }
+        let c = match self.s.conds.get(i).copied().unwrap_or(Cond::Unknown) {
+            Cond::Truthy(v) => Cond::Truthy(self.val_ix(v)),
+            Cond::Not(c) => Cond::Not(self.cond_ix(c)),
+            Cond::And(a, b) => Cond::And(self.cond_ix(a), self.cond_ix(b)),
+            Cond::Or(a, b) => Cond::Or(self.cond_ix(a), self.cond_ix(b)),
+            Cond::Eq { l, r, negated } => Cond::Eq {
+                l: self.val_ix(l),
+                r: self.val_ix(r),
+                negated,
+            },
+            Cond::Compare(l, r) => Cond::Compare(self.val_ix(l), self.val_ix(r)),
+            Cond::Unknown => Cond::Unknown,
+        };
+        self.conds.push(c);
+        let new = self.conds.len() as u32 - 1;
+        if let Some(slot) = self.s.cond_map.get_mut(i) {
+            *slot = new;
+        }
+        CondIx(new)
     }
 }
 
 fn is_opt_chain_obj(e: &Expr) -> bool {
     matches!(peel(e), Expr::OptChain(_))
-}
-
-pub fn cond_of(v: Val) -> Cond {
-    match v.head {
-        Head::Cond(c) => *c,
-        _ => Cond::Truthy(Box::new(v)),
-    }
 }
 
 /// `{ key, throws: true }`: a rate limiter told to throw when over the limit.
