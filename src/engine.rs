@@ -373,6 +373,7 @@ fn analyse_file(file: &SourceFile, max_size: u64) -> Outcome {
             let mut facts = lower::lower_module(&parsed.module);
             facts.secrets = secrets::collect(&parsed.module);
             facts.directives = directives(&src, parsed.directives);
+            facts.fit();
             Ok(facts)
         }
         Err(e) => Err(e),

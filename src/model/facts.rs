@@ -130,6 +130,23 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
+    /// Each list moved to a block of its length: the project keeps every
+    /// module's facts.
+    pub fn fit(&mut self) {
+        use super::ir::fitted;
+        self.imports = fitted(&mut self.imports);
+        self.exports = fitted(&mut self.exports);
+        self.reexports = fitted(&mut self.reexports);
+        self.star_exports = fitted(&mut self.star_exports);
+        self.fns = fitted(&mut self.fns);
+        self.top = fitted(&mut self.top);
+        self.registrations = fitted(&mut self.registrations);
+        self.routes = fitted(&mut self.routes);
+        self.crons = fitted(&mut self.crons);
+        self.secrets = fitted(&mut self.secrets);
+        self.directives = fitted(&mut self.directives);
+    }
+
     pub fn top(&self, name: &str) -> Option<&Top> {
         self.top
             .iter()

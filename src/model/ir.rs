@@ -116,6 +116,16 @@ impl<T> Run<T> {
     }
 }
 
+/// `v`'s entries moved to a block of their length, leaving `v` empty with
+/// its capacity. (`shrink_to_fit` does not give memory back: mimalloc keeps
+/// a block a shrinking `realloc` leaves at least half full, so a table that
+/// grew by doubling would keep up to half its capacity.)
+pub fn fitted<T>(v: &mut Vec<T>) -> Vec<T> {
+    let mut exact = Vec::with_capacity(v.len());
+    exact.append(v);
+    exact
+}
+
 // Derived impls would ask `T` for the same traits.
 impl<T> Clone for Run<T> {
     fn clone(&self) -> Self {
@@ -352,7 +362,8 @@ pub struct Use {
     pub span: Sp,
 }
 
-/// One function-like definition, lowered.
+/// One function-like definition, lowered. Its tables are boxed slices of
+/// their length (built in `lower::Tables`): the model holds every body.
 #[derive(Debug, Clone, Default)]
 pub struct FnBody {
     /// Display name: `requireUser`, `Auth.requireUser`, `handler`.
@@ -361,32 +372,32 @@ pub struct FnBody {
     pub is_async: bool,
     /// The body's sequence of statements (`None` for a declaration without one).
     pub body: Option<Node>,
-    pub calls: Vec<CallSite>,
+    pub calls: Box<[CallSite]>,
     /// `const x = v` and `x = v` (a name may be bound more than once).
-    pub bindings: Vec<(Atom, Val)>,
-    pub uses: Vec<Use>,
+    pub bindings: Box<[(Atom, Val)]>,
+    pub uses: Box<[Use]>,
     /// Plain named parameters other than ctx, in order.
-    pub params: Vec<Atom>,
+    pub params: Box<[Atom]>,
     /// How many parameters it declares (ctx included).
     pub arity: u8,
     /// Names that stand for the Convex ctx itself.
-    pub ctx_names: Vec<Atom>,
+    pub ctx_names: Box<[Atom]>,
     /// For a handler `(ctx, { id, body: text })`: (argument, local name).
-    pub arg_locals: Vec<(Atom, Atom)>,
+    pub arg_locals: Box<[(Atom, Atom)]>,
     /// `catch (err)`: names holding a caught error.
-    pub catch_params: Vec<Atom>,
+    pub catch_params: Box<[Atom]>,
     /// Where lowering stopped because the body nests too deeply.
     pub too_deep: Option<u32>,
     /// The tables every `Run` and index of this body points into.
-    pub nodes: Vec<Node>,
-    pub ifs: Vec<If>,
-    pub tries: Vec<Try>,
-    pub conds: Vec<Cond>,
-    pub vals: Vec<Val>,
-    pub names: Vec<Atom>,
-    pub call_ixs: Vec<CallIx>,
-    pub paths: Vec<(Atom, Option<Atom>)>,
-    pub props: Vec<(Atom, Atom)>,
+    pub nodes: Box<[Node]>,
+    pub ifs: Box<[If]>,
+    pub tries: Box<[Try]>,
+    pub conds: Box<[Cond]>,
+    pub vals: Box<[Val]>,
+    pub names: Box<[Atom]>,
+    pub call_ixs: Box<[CallIx]>,
+    pub paths: Box<[(Atom, Option<Atom>)]>,
+    pub props: Box<[(Atom, Atom)]>,
 }
 
 impl FnBody {

@@ -13,7 +13,7 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
+    fitted, CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
     If as IrIf, IfIx, Names, Node, ResultUse, Run, Sp, Try as IrTry, TryIx, Use, UseKind, Val,
     ValIx,
 };
@@ -799,8 +799,8 @@ struct Scratch {
     /// anything keeps it, so compaction copies those that are kept.
     vals: Vec<Val>,
     conds: Vec<Cond>,
-    /// A body whose tables are lent to the next lowering (see `take_fitted`).
-    spare: FnBody,
+    /// Tables lent to the next body's lowering (see `Tables::finish`).
+    spare: Tables,
     /// Where compaction moved each scratch value and condition (`u32::MAX`: not yet).
     val_map: Vec<u32>,
     cond_map: Vec<u32>,
@@ -868,9 +868,74 @@ fn ctx_path_in<'a>(aliases: &'a [(Atom, Vec<Atom>)], name: &str) -> Option<&'a [
         .map(|(_, p)| p.as_slice())
 }
 
+/// A body being lowered: `FnBody`'s fields, with tables that can grow.
+#[derive(Default)]
+struct Tables {
+    name: Atom,
+    span: Sp,
+    is_async: bool,
+    body: Option<Node>,
+    calls: Vec<CallSite>,
+    bindings: Vec<(Atom, Val)>,
+    uses: Vec<Use>,
+    params: Vec<Atom>,
+    arity: u8,
+    ctx_names: Vec<Atom>,
+    arg_locals: Vec<(Atom, Atom)>,
+    catch_params: Vec<Atom>,
+    too_deep: Option<u32>,
+    nodes: Vec<Node>,
+    ifs: Vec<IrIf>,
+    tries: Vec<IrTry>,
+    conds: Vec<Cond>,
+    vals: Vec<Val>,
+    names: Vec<Atom>,
+    call_ixs: Vec<CallIx>,
+    paths: Vec<(Atom, Option<Atom>)>,
+    props: Vec<(Atom, Atom)>,
+}
+
+impl Tables {
+    /// The body, each table copied to a block of its length (see `fitted`),
+    /// leaving these empty with their capacity for the next body.
+    fn finish(&mut self) -> FnBody {
+        fn boxed<T>(v: &mut Vec<T>) -> Box<[T]> {
+            fitted(v).into_boxed_slice()
+        }
+        let body = FnBody {
+            name: std::mem::take(&mut self.name),
+            span: self.span,
+            is_async: self.is_async,
+            body: self.body.take(),
+            calls: boxed(&mut self.calls),
+            bindings: boxed(&mut self.bindings),
+            uses: boxed(&mut self.uses),
+            params: boxed(&mut self.params),
+            arity: self.arity,
+            ctx_names: boxed(&mut self.ctx_names),
+            arg_locals: boxed(&mut self.arg_locals),
+            catch_params: boxed(&mut self.catch_params),
+            too_deep: self.too_deep.take(),
+            nodes: boxed(&mut self.nodes),
+            ifs: boxed(&mut self.ifs),
+            tries: boxed(&mut self.tries),
+            conds: boxed(&mut self.conds),
+            vals: boxed(&mut self.vals),
+            names: boxed(&mut self.names),
+            call_ixs: boxed(&mut self.call_ixs),
+            paths: boxed(&mut self.paths),
+            props: boxed(&mut self.props),
+        };
+        self.span = Sp::default();
+        self.is_async = false;
+        self.arity = 0;
+        body
+    }
+}
+
 /// Lowers one function body: builds its call table, bindings, uses and tree.
 struct BodyLowerer {
-    out: FnBody,
+    out: Tables,
     s: Scratch,
     /// Names that stand for the Convex ctx or a part of it: (name, path in ctx).
     ctx_aliases: Vec<(Atom, Vec<Atom>)>,
@@ -946,7 +1011,7 @@ impl BodyLowerer {
         lw.out.body = body;
         compact(&mut lw.out, &mut lw.s);
         lw.s.clear();
-        let body = take_fitted(&mut lw.out);
+        let body = lw.out.finish();
         lw.s.spare = lw.out;
         (body, lw.s)
     }
@@ -1866,7 +1931,7 @@ impl BodyLowerer {
 /// rest from `refs` and `uses`, so facts stay small. The values and
 /// conditions something keeps, and their lists, move from the scratch pools
 /// into the body's own.
-fn compact(f: &mut FnBody, s: &mut Scratch) {
+fn compact(f: &mut Tables, s: &mut Scratch) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
     bound.extend(f.params.iter().cloned());
     bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));
@@ -1906,46 +1971,6 @@ fn compact(f: &mut FnBody, s: &mut Scratch) {
     f.call_ixs = c.call_ixs;
     f.vals = c.vals;
     f.conds = c.conds;
-}
-
-/// The body, each table moved to a block of its length, leaving `f` empty
-/// with its tables' capacity for the next body. (Built in place, a table
-/// that grew by doubling would keep up to half its capacity: mimalloc keeps
-/// a block a shrinking `realloc` leaves at least half full.)
-fn take_fitted(f: &mut FnBody) -> FnBody {
-    fn fitted<T>(v: &mut Vec<T>) -> Vec<T> {
-        let mut exact = Vec::with_capacity(v.len());
-        exact.append(v);
-        exact
-    }
-    let body = FnBody {
-        name: std::mem::take(&mut f.name),
-        span: f.span,
-        is_async: f.is_async,
-        body: f.body.take(),
-        calls: fitted(&mut f.calls),
-        bindings: fitted(&mut f.bindings),
-        uses: fitted(&mut f.uses),
-        params: fitted(&mut f.params),
-        arity: f.arity,
-        ctx_names: fitted(&mut f.ctx_names),
-        arg_locals: fitted(&mut f.arg_locals),
-        catch_params: fitted(&mut f.catch_params),
-        too_deep: f.too_deep.take(),
-        nodes: fitted(&mut f.nodes),
-        ifs: fitted(&mut f.ifs),
-        tries: fitted(&mut f.tries),
-        conds: fitted(&mut f.conds),
-        vals: fitted(&mut f.vals),
-        names: fitted(&mut f.names),
-        call_ixs: fitted(&mut f.call_ixs),
-        paths: fitted(&mut f.paths),
-        props: fitted(&mut f.props),
-    };
-    f.span = Sp::default();
-    f.is_async = false;
-    f.arity = 0;
-    body
 }
 
 struct Compactor<'s> {
