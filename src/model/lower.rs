@@ -1973,6 +1973,25 @@ fn compact(f: &mut Tables, s: &mut Scratch) {
     f.conds = c.conds;
 }
 
+/// Where scratch entry `i` went, if it was moved already (an index outside
+/// the scratch table reads as nothing: `u32::MAX`).
+fn moved(map: &[u32], i: usize) -> Option<u32> {
+    match map.get(i) {
+        Some(&done) if done != u32::MAX => Some(done),
+        Some(_) => None,
+        None => Some(u32::MAX),
+    }
+}
+
+/// Notes that scratch entry `i` became the last of `len` kept ones; its index.
+fn record(map: &mut [u32], i: usize, len: usize) -> u32 {
+    let new = len as u32 - 1;
+    if let Some(slot) = map.get_mut(i) {
+        *slot = new;
+    }
+    new
+}
+
 struct Compactor<'s> {
     /// Sorted.
     bound: Vec<Atom>,
@@ -2024,10 +2043,8 @@ impl Compactor<'_> {
     /// A scratch value's place in the body (moved there the first time).
     fn val_ix(&mut self, ix: ValIx) -> ValIx {
         let i = ix.0 as usize;
-        match self.s.val_map.get(i) {
-            Some(&done) if done != u32::MAX => return ValIx(done),
-            None => return ValIx(u32::MAX),
-            Some(_) => {}
+        if let Some(done) = moved(&self.s.val_map, i) {
+            return ValIx(done);
         }
         let mut v = self
             .s
@@ -2037,19 +2054,13 @@ impl Compactor<'_> {
             .unwrap_or_default();
         self.val(&mut v);
         self.vals.push(v);
-        let new = self.vals.len() as u32 - 1;
-        if let Some(slot) = self.s.val_map.get_mut(i) {
-            *slot = new;
-        }
-        ValIx(new)
+        ValIx(record(&mut self.s.val_map, i, self.vals.len()))
     }
 
     fn cond_ix(&mut self, ix: CondIx) -> CondIx {
         let i = ix.0 as usize;
-        match self.s.cond_map.get(i) {
-            Some(&done) if done != u32::MAX => return CondIx(done),
-            None => return CondIx(u32::MAX),
-            Some(_) => {}
+        if let Some(done) = moved(&self.s.cond_map, i) {
+            return CondIx(done);
         }
         let c = match self.s.conds.get(i).copied().unwrap_or(Cond::Unknown) {
             Cond::Truthy(v) => Cond::Truthy(self.val_ix(v)),
@@ -2065,11 +2076,7 @@ impl Compactor<'_> {
             Cond::Unknown => Cond::Unknown,
         };
         self.conds.push(c);
-        let new = self.conds.len() as u32 - 1;
-        if let Some(slot) = self.s.cond_map.get_mut(i) {
-            *slot = new;
-        }
-        CondIx(new)
+        CondIx(record(&mut self.s.cond_map, i, self.conds.len()))
     }
 }
 
