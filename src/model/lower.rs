@@ -13,10 +13,10 @@ use super::facts::{
     Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
-    fitted, CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
-    If as IrIf, IfIx, Names, Node, ResultUse, Run, Sp, Try as IrTry, TryIx, Use, UseKind, Val,
-    ValIx,
+    CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
+    If as IrIf, IfIx, Node, ResultUse, Run, Sp, Try as IrTry, TryIx, Use, UseKind, Val, ValIx,
 };
+use super::tables::{compact, run_of, sorted_run, take_run, Scratch, Tables};
 
 /// Statements and expressions nested deeper than this are not lowered (the
 /// body records where), so hostile input cannot exhaust the stack; the
@@ -789,76 +789,6 @@ fn is_ctx_ts_type(t: &TsType) -> bool {
     }
 }
 
-/// Where a body's lists are built before compaction keeps some of them in
-/// the body's own pools.
-#[derive(Default)]
-struct Scratch {
-    /// The statements of the sequences being lowered, innermost on top.
-    nodes: Vec<Node>,
-    /// Values and conditions: an expression's test is built whether or not
-    /// anything keeps it, so compaction copies those that are kept.
-    vals: Vec<Val>,
-    conds: Vec<Cond>,
-    /// Tables lent to the next body's lowering (see `Tables::finish`).
-    spare: Tables,
-    /// Where compaction moved each scratch value and condition (`u32::MAX`: not yet).
-    val_map: Vec<u32>,
-    cond_map: Vec<u32>,
-    /// Values' names and flows: merging operands' lists leaves copies behind.
-    refs: Vec<Atom>,
-    flows: Vec<Atom>,
-    flow_calls: Vec<CallIx>,
-    /// A call's argument lists while its arguments are lowered (a nested
-    /// call's entries go above and are taken off first).
-    arg_names: Vec<Atom>,
-    arg_paths: Vec<(Atom, Option<Atom>)>,
-    arg_calls: Vec<CallIx>,
-}
-
-impl Scratch {
-    fn clear(&mut self) {
-        self.nodes.clear();
-        self.vals.clear();
-        self.conds.clear();
-        self.refs.clear();
-        self.flows.clear();
-        self.flow_calls.clear();
-        self.arg_names.clear();
-        self.arg_paths.clear();
-        self.arg_calls.clear();
-    }
-}
-
-/// Moves the entries of `stack` from `base` to the end of `pool`, as a run.
-fn take_run<T>(stack: &mut Vec<T>, base: usize, pool: &mut Vec<T>) -> Run<T> {
-    let at = pool.len();
-    pool.extend(stack.drain(base..));
-    Run::tail(pool, at)
-}
-
-/// Pushes `items` onto `pool`, as a run.
-fn run_of<T>(pool: &mut Vec<T>, items: impl IntoIterator<Item = T>) -> Run<T> {
-    let at = pool.len();
-    pool.extend(items);
-    Run::tail(pool, at)
-}
-
-/// Sorts the entries of `pool` from `at` and drops repeats, as a run.
-fn sorted_run<T: Ord>(pool: &mut Vec<T>, at: usize) -> Run<T> {
-    if let Some(tail) = pool.get_mut(at..).filter(|t| t.len() > 1) {
-        tail.sort();
-        let mut kept = 1;
-        for i in 1..tail.len() {
-            if tail.get(i) != tail.get(kept - 1) {
-                tail.swap(i, kept);
-                kept += 1;
-            }
-        }
-        pool.truncate(at + kept);
-    }
-    Run::tail(pool, at)
-}
-
 /// `ctx_path` on the aliases alone, so the body's pools can be written meanwhile.
 fn ctx_path_in<'a>(aliases: &'a [(Atom, Vec<Atom>)], name: &str) -> Option<&'a [Atom]> {
     aliases
@@ -866,71 +796,6 @@ fn ctx_path_in<'a>(aliases: &'a [(Atom, Vec<Atom>)], name: &str) -> Option<&'a [
         .rev()
         .find(|(n, _)| n == name)
         .map(|(_, p)| p.as_slice())
-}
-
-/// A body being lowered: `FnBody`'s fields, with tables that can grow.
-#[derive(Default)]
-struct Tables {
-    name: Atom,
-    span: Sp,
-    is_async: bool,
-    body: Option<Node>,
-    calls: Vec<CallSite>,
-    bindings: Vec<(Atom, Val)>,
-    uses: Vec<Use>,
-    params: Vec<Atom>,
-    arity: u8,
-    ctx_names: Vec<Atom>,
-    arg_locals: Vec<(Atom, Atom)>,
-    catch_params: Vec<Atom>,
-    too_deep: Option<u32>,
-    nodes: Vec<Node>,
-    ifs: Vec<IrIf>,
-    tries: Vec<IrTry>,
-    conds: Vec<Cond>,
-    vals: Vec<Val>,
-    names: Vec<Atom>,
-    call_ixs: Vec<CallIx>,
-    paths: Vec<(Atom, Option<Atom>)>,
-    props: Vec<(Atom, Atom)>,
-}
-
-impl Tables {
-    /// The body, each table copied to a block of its length (see `fitted`),
-    /// leaving these empty with their capacity for the next body.
-    fn finish(&mut self) -> FnBody {
-        fn boxed<T>(v: &mut Vec<T>) -> Box<[T]> {
-            fitted(v).into_boxed_slice()
-        }
-        let body = FnBody {
-            name: std::mem::take(&mut self.name),
-            span: self.span,
-            is_async: self.is_async,
-            body: self.body.take(),
-            calls: boxed(&mut self.calls),
-            bindings: boxed(&mut self.bindings),
-            uses: boxed(&mut self.uses),
-            params: boxed(&mut self.params),
-            arity: self.arity,
-            ctx_names: boxed(&mut self.ctx_names),
-            arg_locals: boxed(&mut self.arg_locals),
-            catch_params: boxed(&mut self.catch_params),
-            too_deep: self.too_deep.take(),
-            nodes: boxed(&mut self.nodes),
-            ifs: boxed(&mut self.ifs),
-            tries: boxed(&mut self.tries),
-            conds: boxed(&mut self.conds),
-            vals: boxed(&mut self.vals),
-            names: boxed(&mut self.names),
-            call_ixs: boxed(&mut self.call_ixs),
-            paths: boxed(&mut self.paths),
-            props: boxed(&mut self.props),
-        };
-        self.span = Sp::default();
-        self.is_async = false;
-        self.arity = 0;
-        body
-    }
 }
 
 /// Lowers one function body: builds its call table, bindings, uses and tree.
@@ -1331,7 +1196,7 @@ impl BodyLowerer {
         }
     }
 
-    /// Lowers a test expression: its effects go to `out`, its meaning is returned.
+    /// Lowers a test expression: its effects are emitted, its meaning is returned.
     fn test(&mut self, e: &Expr) -> CondIx {
         let v = self.expr(e, ResultUse::Handled);
         self.cond_of(v)
@@ -1924,159 +1789,6 @@ impl BodyLowerer {
             FnLike::Arrow(a) => self.arrow_body(&a.body),
         };
         Node::Nested(self.as_seq(body))
-    }
-}
-
-/// Only names bound in the body can carry an identity or a secret: drop the
-/// rest from `refs` and `uses`, so facts stay small. The values and
-/// conditions something keeps, and their lists, move from the scratch pools
-/// into the body's own.
-fn compact(f: &mut Tables, s: &mut Scratch) {
-    let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
-    bound.extend(f.params.iter().cloned());
-    bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));
-    bound.extend(f.catch_params.iter().cloned());
-    // `ctx.user` from an authenticating custom builder is the caller.
-    bound.extend(f.ctx_names.iter().cloned());
-    bound.sort();
-    bound.dedup();
-    s.val_map.clear();
-    s.val_map.resize(s.vals.len(), u32::MAX);
-    s.cond_map.clear();
-    s.cond_map.resize(s.conds.len(), u32::MAX);
-    let mut c = Compactor {
-        bound,
-        s,
-        names: std::mem::take(&mut f.names),
-        call_ixs: std::mem::take(&mut f.call_ixs),
-        vals: std::mem::take(&mut f.vals),
-        conds: std::mem::take(&mut f.conds),
-    };
-    for (_, v) in &mut f.bindings {
-        c.val(v);
-    }
-    for call in &mut f.calls {
-        c.flow(&mut call.arg_flow);
-    }
-    f.uses.retain(|u| c.is_bound(&u.name));
-    for n in &mut f.nodes {
-        if let Node::Return(Some(v)) = n {
-            *v = c.val_ix(*v);
-        }
-    }
-    for i in &mut f.ifs {
-        i.cond = c.cond_ix(i.cond);
-    }
-    f.names = c.names;
-    f.call_ixs = c.call_ixs;
-    f.vals = c.vals;
-    f.conds = c.conds;
-}
-
-/// Where scratch entry `i` went, if it was moved already (an index outside
-/// the scratch table reads as nothing: `u32::MAX`).
-fn moved(map: &[u32], i: usize) -> Option<u32> {
-    match map.get(i) {
-        Some(&done) if done != u32::MAX => Some(done),
-        Some(_) => None,
-        None => Some(u32::MAX),
-    }
-}
-
-/// Notes that scratch entry `i` became the last of `len` kept ones; its index.
-fn record(map: &mut [u32], i: usize, len: usize) -> u32 {
-    let new = len as u32 - 1;
-    if let Some(slot) = map.get_mut(i) {
-        *slot = new;
-    }
-    new
-}
-
-struct Compactor<'s> {
-    /// Sorted.
-    bound: Vec<Atom>,
-    s: &'s mut Scratch,
-    names: Vec<Atom>,
-    call_ixs: Vec<CallIx>,
-    vals: Vec<Val>,
-    conds: Vec<Cond>,
-}
-
-impl Compactor<'_> {
-    fn is_bound(&self, r: &Atom) -> bool {
-        // Atoms compare by pointer first: a scan beats a search by string
-        // order over the few names most bodies bind.
-        match self.bound.len() {
-            0..=16 => self.bound.contains(r),
-            _ => self.bound.binary_search(r).is_ok(),
-        }
-    }
-
-    /// The bound names of a scratch list, sorted, without repeats.
-    fn keep(&mut self, run: Names, flows: bool) -> Names {
-        let at = self.names.len();
-        let from = if flows { &self.s.flows } else { &self.s.refs };
-        for r in run.of(from) {
-            if self.is_bound(r) {
-                self.names.push(r.clone());
-            }
-        }
-        sorted_run(&mut self.names, at)
-    }
-
-    fn flow(&mut self, f: &mut Flow) {
-        f.names = self.keep(f.names, true);
-        f.calls = run_of(
-            &mut self.call_ixs,
-            f.calls.of(&self.s.flow_calls).iter().copied(),
-        );
-    }
-
-    fn val(&mut self, v: &mut Val) {
-        v.refs = self.keep(v.refs, false);
-        self.flow(&mut v.flow);
-        if let Head::Cond(c) = &mut v.head {
-            *c = self.cond_ix(*c);
-        }
-    }
-
-    /// A scratch value's place in the body (moved there the first time).
-    fn val_ix(&mut self, ix: ValIx) -> ValIx {
-        let i = ix.0 as usize;
-        if let Some(done) = moved(&self.s.val_map, i) {
-            return ValIx(done);
-        }
-        let mut v = self
-            .s
-            .vals
-            .get_mut(i)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        self.val(&mut v);
-        self.vals.push(v);
-        ValIx(record(&mut self.s.val_map, i, self.vals.len()))
-    }
-
-    fn cond_ix(&mut self, ix: CondIx) -> CondIx {
-        let i = ix.0 as usize;
-        if let Some(done) = moved(&self.s.cond_map, i) {
-            return CondIx(done);
-        }
-        let c = match self.s.conds.get(i).copied().unwrap_or(Cond::Unknown) {
-            Cond::Truthy(v) => Cond::Truthy(self.val_ix(v)),
-            Cond::Not(c) => Cond::Not(self.cond_ix(c)),
-            Cond::And(a, b) => Cond::And(self.cond_ix(a), self.cond_ix(b)),
-            Cond::Or(a, b) => Cond::Or(self.cond_ix(a), self.cond_ix(b)),
-            Cond::Eq { l, r, negated } => Cond::Eq {
-                l: self.val_ix(l),
-                r: self.val_ix(r),
-                negated,
-            },
-            Cond::Compare(l, r) => Cond::Compare(self.val_ix(l), self.val_ix(r)),
-            Cond::Unknown => Cond::Unknown,
-        };
-        self.conds.push(c);
-        CondIx(record(&mut self.s.cond_map, i, self.conds.len()))
     }
 }
 

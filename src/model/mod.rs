@@ -8,6 +8,7 @@ pub mod ir;
 pub mod lower;
 pub mod project;
 pub mod secrets;
+mod tables;
 
 pub use analysis::{Analysis, ConvexFn, Known, Unchecked};
 pub use ir::Sp;
