@@ -116,16 +116,6 @@ impl<T> Run<T> {
     }
 }
 
-/// `v`'s entries moved to a block of their length, leaving `v` empty with
-/// its capacity. (`shrink_to_fit` does not give memory back: mimalloc keeps
-/// a block a shrinking `realloc` leaves at least half full, so a table that
-/// grew by doubling would keep up to half its capacity.)
-pub fn fitted<T>(v: &mut Vec<T>) -> Vec<T> {
-    let mut exact = Vec::with_capacity(v.len());
-    exact.append(v);
-    exact
-}
-
 // Derived impls would ask `T` for the same traits.
 impl<T> Clone for Run<T> {
     fn clone(&self) -> Self {
@@ -142,6 +132,16 @@ impl<T> std::fmt::Debug for Run<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}..{}", self.at, self.end())
     }
+}
+
+/// `v`'s entries moved to a block of their length, leaving `v` empty with
+/// its capacity. (`shrink_to_fit` does not give memory back: mimalloc keeps
+/// a block a shrinking `realloc` leaves at least half full, so a table that
+/// grew by doubling would keep up to half its capacity.)
+pub fn fitted<T>(v: &mut Vec<T>) -> Vec<T> {
+    let mut exact = Vec::with_capacity(v.len());
+    exact.append(v);
+    exact
 }
 /// Index of a function body in its file's function table.
 pub type FnIx = u32;

@@ -16,7 +16,7 @@ use super::ir::{
     CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
     If as IrIf, IfIx, Node, ResultUse, Run, Sp, Try as IrTry, TryIx, Use, UseKind, Val, ValIx,
 };
-use super::tables::{compact, run_of, sorted_run, take_run, Scratch, Tables};
+use super::tables::{compact, run_of, sorted_run, Scratch, Tables};
 
 /// Statements and expressions nested deeper than this are not lowered (the
 /// body records where), so hostile input cannot exhaust the stack; the
@@ -957,12 +957,9 @@ impl BodyLowerer {
     /// The statements emitted since `base`, as a sequence of the body (empty
     /// sequences dropped: they do nothing).
     fn seq(&mut self, base: usize) -> Run<Node> {
-        let at = self.out.nodes.len();
         let emitted = self.s.nodes.drain(base..);
-        self.out
-            .nodes
-            .extend(emitted.filter(|n| !matches!(n, Node::Seq(r) if r.is_empty())));
-        Run::tail(&self.out.nodes, at)
+        let kept = emitted.filter(|n| !matches!(n, Node::Seq(r) if r.is_empty()));
+        run_of(&mut self.out.nodes, kept)
     }
 
     /// A node as a sequence (the lowering's bodies are sequences already).
@@ -1604,9 +1601,9 @@ impl BodyLowerer {
             v.public = true;
         }
         let ix = self.out.calls.len() as CallIx;
-        let name_args = take_run(&mut self.s.arg_names, names_base, &mut self.out.names);
-        let arg_paths = take_run(&mut self.s.arg_paths, paths_base, &mut self.out.paths);
-        let arg_calls = take_run(&mut self.s.arg_calls, calls_base, &mut self.out.call_ixs);
+        let name_args = run_of(&mut self.out.names, self.s.arg_names.drain(names_base..));
+        let arg_paths = run_of(&mut self.out.paths, self.s.arg_paths.drain(paths_base..));
+        let arg_calls = run_of(&mut self.out.call_ixs, self.s.arg_calls.drain(calls_base..));
         let at = self.out.props.len();
         let seen = self.props_seen.get(props_before..).unwrap_or(&[]);
         self.out.props.extend(seen.iter().cloned());

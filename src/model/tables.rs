@@ -51,13 +51,6 @@ impl Scratch {
     }
 }
 
-/// Moves the entries of `stack` from `base` to the end of `pool`, as a run.
-pub(super) fn take_run<T>(stack: &mut Vec<T>, base: usize, pool: &mut Vec<T>) -> Run<T> {
-    let at = pool.len();
-    pool.extend(stack.drain(base..));
-    Run::tail(pool, at)
-}
-
 /// Pushes `items` onto `pool`, as a run.
 pub(super) fn run_of<T>(pool: &mut Vec<T>, items: impl IntoIterator<Item = T>) -> Run<T> {
     let at = pool.len();
