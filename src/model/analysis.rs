@@ -435,7 +435,7 @@ impl<'p> Analysis<'p> {
         if depth > MAX_BUILDER_DEPTH {
             return None;
         }
-        match self.project.resolve_name(m, name) {
+        match self.resolve(m, name) {
             Target::Builder(kind, visibility) => Some(Builder {
                 kind,
                 visibility,
@@ -2311,35 +2311,19 @@ fn is_constant(v: &Val) -> bool {
     matches!(v.head, Head::Lit) && v.refs.is_empty()
 }
 
-/// Every condition a body tests (callbacks included).
+/// Every condition a body tests (callbacks included): every `if` of the body
+/// is in its table and every `return` among its nodes, so no walk is needed
+/// (callers only ask whether some condition matches, so order is free).
 fn body_conds(f: &FnBody) -> Vec<&Cond> {
-    let mut out = Vec::new();
-    if let Some(body) = &f.body {
-        collect_conds(f, body, &mut out);
-    }
-    out
-}
-
-/// Every condition tested in a node (callbacks included).
-fn collect_conds<'n>(f: &'n FnBody, node: &Node, out: &mut Vec<&'n Cond>) {
-    match node {
-        Node::Seq(nodes) | Node::Loop(nodes) | Node::Nested(nodes) => {
-            f[*nodes].iter().for_each(|n| collect_conds(f, n, out))
-        }
-        Node::If(i) => {
-            let If { cond, then, els } = &f[*i];
-            out.push(&f[*cond]);
-            collect_conds(f, then, out);
-            collect_conds(f, els, out);
-        }
-        Node::Return(Some(v)) => {
-            if let Head::Cond(c) = &f[*v].head {
-                out.push(&f[*c]);
-            }
-        }
-        Node::Try(t) => f[*t].parts().for_each(|n| collect_conds(f, n, out)),
-        Node::Return(None) | Node::Call(_) | Node::Throw => {}
-    }
+    let tested = f.ifs.iter().map(|i| &f[i.cond]);
+    let returned = f.nodes.iter().chain(&f.body).filter_map(|n| match n {
+        Node::Return(Some(v)) => match &f[*v].head {
+            Head::Cond(c) => Some(&f[*c]),
+            _ => None,
+        },
+        _ => None,
+    });
+    tested.chain(returned).collect()
 }
 
 /// The values tested for truth inside a condition.

@@ -56,9 +56,18 @@ pub fn base_builder(name: &str) -> Option<(Kind, Visibility)> {
 /// `./_generated/server`, `../../_generated/server.js`, `@/convex/_generated/server`.
 pub fn is_generated_server(source: &str) -> bool {
     matches!(
-        source.trim_end_matches(".js").trim_end_matches(".ts").rsplit_once('/'),
+        strip_all(strip_all(source, ".js"), ".ts").rsplit_once('/'),
         Some((dir, "server")) if dir.ends_with("_generated")
     )
+}
+
+/// `s` without every trailing `suffix` (as `trim_end_matches`, without its
+/// string searcher: this runs for every name resolved through an import).
+fn strip_all<'a>(mut s: &'a str, suffix: &str) -> &'a str {
+    while let Some(rest) = s.strip_suffix(suffix) {
+        s = rest;
+    }
+    s
 }
 
 /// `queryGeneric` & co. from `convex/server`: the untyped builders.

@@ -169,6 +169,11 @@ impl Visit for Collector {
 
 fn known_format(value: &str) -> Option<&'static str> {
     let set = FORMAT_SET.as_ref()?;
+    // Almost no string matches: the first-match test is far cheaper than
+    // the overlapping search that names the format.
+    if !set.is_match(value) {
+        return None;
+    }
     let first = set.matches(value).into_iter().next()?;
     FORMATS.get(first).map(|(kind, _)| *kind)
 }
