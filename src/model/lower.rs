@@ -2,10 +2,10 @@
 //! the IR in `ir.rs` and records the module's imports, exports, Convex
 //! registrations and HTTP routes. Nothing of the AST survives it.
 
+use smallvec::SmallVec;
 use swc_atoms::Atom;
 use swc_common::{Span, Spanned};
 use swc_ecma_ast::*;
-use thin_vec::ThinVec;
 
 use super::convex;
 use super::facts::{
@@ -67,10 +67,14 @@ fn peel(e: &Expr) -> &Expr {
     }
 }
 
+/// A member path's properties: inline, as most paths are short and most are
+/// read once (a callee, an argument) and dropped.
+type MemberPath = SmallVec<[Atom; 4]>;
+
 /// `a.b.c` as (root name, [b, c]); None for anything else.
-fn member_path(e: &Expr) -> Option<(Atom, ThinVec<Atom>)> {
+fn member_path(e: &Expr) -> Option<(Atom, MemberPath)> {
     match peel(e) {
-        Expr::Ident(i) => Some((i.sym.clone(), ThinVec::new())),
+        Expr::Ident(i) => Some((i.sym.clone(), MemberPath::new())),
         Expr::Member(m) => member_expr_path(m),
         Expr::OptChain(o) => match &*o.base {
             OptChainBase::Member(m) => member_expr_path(m),
@@ -80,7 +84,7 @@ fn member_path(e: &Expr) -> Option<(Atom, ThinVec<Atom>)> {
     }
 }
 
-fn member_expr_path(m: &MemberExpr) -> Option<(Atom, ThinVec<Atom>)> {
+fn member_expr_path(m: &MemberExpr) -> Option<(Atom, MemberPath)> {
     let (root, mut path) = member_path(&m.obj)?;
     match &m.prop {
         MemberProp::Ident(p) => path.push(p.sym.clone()),
@@ -106,7 +110,7 @@ fn fn_arg_of(e: &Expr) -> Option<FnArg> {
     }
     Some(FnArg {
         public,
-        path,
+        path: path.into_iter().collect(),
         span: sp(e.span()),
     })
 }
@@ -116,7 +120,7 @@ fn fn_ref(e: &Expr) -> Option<FnRef> {
     Some(if path.is_empty() {
         FnRef::Name(root)
     } else {
-        FnRef::Member(root, path)
+        FnRef::Member(root, path.into_iter().collect())
     })
 }
 
@@ -1640,7 +1644,7 @@ impl BodyLowerer {
 
     /// `f().g()`, `new X().verify()`: a method on another call's result.
     fn method_callee(&mut self, callee: &Expr, v: &mut Val) -> IrCallee {
-        let mut path = ThinVec::new();
+        let mut path = MemberPath::new();
         let mut cur = callee;
         loop {
             match peel(cur) {
