@@ -35,6 +35,8 @@ pub(super) struct Scratch {
     pub(super) arg_names: Vec<Atom>,
     pub(super) arg_paths: Vec<(Atom, Option<Atom>)>,
     pub(super) arg_calls: Vec<CallIx>,
+    /// Compaction: a list's names as places in the body's sorted bound names.
+    pub(super) bound_ixs: Vec<usize>,
 }
 
 impl Scratch {
@@ -215,25 +217,37 @@ struct Compactor<'s> {
 }
 
 impl Compactor<'_> {
-    fn is_bound(&self, r: &Atom) -> bool {
+    /// Where a name is in `bound`, if the body binds it.
+    fn bound_ix(&self, r: &Atom) -> Option<usize> {
         // Atoms compare by pointer first: a scan beats a search by string
         // order over the few names most bodies bind.
         match self.bound.len() {
-            0..=16 => self.bound.contains(r),
-            _ => self.bound.binary_search(r).is_ok(),
+            0..=16 => self.bound.iter().position(|b| b == r),
+            _ => self.bound.binary_search(r).ok(),
         }
     }
 
-    /// The bound names of a scratch list, sorted, without repeats.
+    fn is_bound(&self, r: &Atom) -> bool {
+        self.bound_ix(r).is_some()
+    }
+
+    /// The bound names of a scratch list, sorted, without repeats: sorted as
+    /// their places in `bound` (which is in name order), so no two names'
+    /// texts are compared.
     fn keep(&mut self, run: Names, flows: bool) -> Names {
-        let at = self.names.len();
         let from = if flows { &self.s.flows } else { &self.s.refs };
-        for r in run.of(from) {
-            if self.is_bound(r) {
-                self.names.push(r.clone());
-            }
-        }
-        sorted_run(&mut self.names, at)
+        let mut ixs = std::mem::take(&mut self.s.bound_ixs);
+        ixs.clear();
+        ixs.extend(run.of(from).iter().filter_map(|r| self.bound_ix(r)));
+        ixs.sort_unstable();
+        ixs.dedup();
+        let bound = &self.bound;
+        let kept = run_of(
+            &mut self.names,
+            ixs.iter().filter_map(|&i| bound.get(i).cloned()),
+        );
+        self.s.bound_ixs = ixs;
+        kept
     }
 
     fn flow(&mut self, f: &mut Flow) {
