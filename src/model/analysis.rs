@@ -350,7 +350,7 @@ impl<'p> Analysis<'p> {
                 }
                 out.push(ConvexFn {
                     module: m,
-                    id: format!("{}:{}", module.id, exported),
+                    id: fn_id(&module.id, exported),
                     kind: builder.kind,
                     visibility: builder.visibility,
                     name_span: reg.name_span,
@@ -382,7 +382,7 @@ impl<'p> Analysis<'p> {
                 let b = self.builder(m, builder, 0)?;
                 Some(ConvexFn {
                     module: m,
-                    id: format!("{}:{}", module.id, label),
+                    id: fn_id(&module.id, &label),
                     kind: b.kind,
                     visibility: Visibility::Public,
                     name_span: route.span,
@@ -409,7 +409,7 @@ impl<'p> Analysis<'p> {
                     .unwrap_or_else(|| reg.local.clone());
                 Some(ConvexFn {
                     module: t,
-                    id: format!("{}:{}", target.id, name),
+                    id: fn_id(&target.id, &name),
                     kind: b.kind,
                     visibility: Visibility::Public,
                     name_span: reg.name_span,
@@ -2532,6 +2532,16 @@ fn implies_public(f: &FnBody, cond: &Cond, truth: bool, depth: u32) -> bool {
         }
         _ => false,
     }
+}
+
+/// A function's id, `module:name` (built directly: one per function, and
+/// `format!` costs several times the copy).
+fn fn_id(module: &str, name: &str) -> String {
+    let mut id = String::with_capacity(module.len() + 1 + name.len());
+    id.push_str(module);
+    id.push(':');
+    id.push_str(name);
+    id
 }
 
 fn dotted(root: &Atom, path: &[Atom]) -> String {

@@ -827,13 +827,16 @@ impl BodyLowerer {
         out.name = atom(name);
         out.span = sp(f.span());
         out.is_async = f.is_async();
+        let mut ctx_aliases = std::mem::take(&mut scratch.ctx_aliases);
+        ctx_aliases.push((atom("ctx"), Vec::new()));
+        let props_seen = std::mem::take(&mut scratch.props_seen);
         let mut lw = BodyLowerer {
             s: scratch,
             out,
-            ctx_aliases: vec![(atom("ctx"), Vec::new())],
+            ctx_aliases,
             depth: 0,
             public_tests: 0,
-            props_seen: Vec::new(),
+            props_seen,
         };
         let params = f.params();
         lw.out.arity = u8::try_from(params.len()).unwrap_or(u8::MAX);
@@ -882,6 +885,10 @@ impl BodyLowerer {
         lw.s.clear();
         let body = lw.out.finish();
         lw.s.spare = lw.out;
+        lw.ctx_aliases.clear();
+        lw.props_seen.clear();
+        lw.s.ctx_aliases = lw.ctx_aliases;
+        lw.s.props_seen = lw.props_seen;
         (body, lw.s)
     }
 

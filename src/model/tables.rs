@@ -37,6 +37,10 @@ pub(super) struct Scratch {
     pub(super) arg_calls: Vec<CallIx>,
     /// Compaction: a list's names as places in the body's sorted bound names.
     pub(super) bound_ixs: Vec<usize>,
+    /// A body's names for ctx and its parts, and the `x.y` reads seen (lent
+    /// from body to body, empty between them).
+    pub(super) ctx_aliases: Vec<(Atom, Vec<Atom>)>,
+    pub(super) props_seen: Vec<(Atom, Atom)>,
 }
 
 impl Scratch {
