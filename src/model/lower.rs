@@ -162,10 +162,19 @@ impl<'a> FnLike<'a> {
     }
 }
 
+thread_local! {
+    /// Each thread's scratch pools, lent from module to module (empty
+    /// between them) so they grow once a thread, not once a module.
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+/// Pools grown past this many entries by one odd file are not kept for the next.
+const SCRATCH_KEPT: usize = 1 << 16;
+
 pub fn lower_module(module: &Module) -> FileFacts {
     let mut lw = ModuleLowerer {
         facts: FileFacts::default(),
-        scratch: Scratch::default(),
+        scratch: SCRATCH.take().unwrap_or_default(),
     };
     for item in &module.body {
         if let ModuleItem::ModuleDecl(ModuleDecl::Import(decl)) = item {
@@ -175,12 +184,15 @@ pub fn lower_module(module: &Module) -> FileFacts {
     for item in &module.body {
         lw.item(item);
     }
+    if lw.scratch.largest() <= SCRATCH_KEPT {
+        SCRATCH.set(Some(lw.scratch));
+    }
     lw.facts
 }
 
 struct ModuleLowerer {
     facts: FileFacts,
-    /// Lent to each body's lowering in turn, so its pools grow once a module.
+    /// Lent to each body's lowering in turn, so its pools grow once a thread.
     scratch: Scratch,
 }
 
@@ -733,14 +745,14 @@ fn collect_any(e: &Expr, out: &mut Vec<Sp>, depth: u32) {
     }
 }
 
-/// Every name a pattern binds.
-fn pat_names(p: &Pat) -> Vec<Atom> {
-    let mut out = Vec::new();
+/// Every name a pattern binds (inline: most patterns bind one).
+fn pat_names(p: &Pat) -> SmallVec<[Atom; 4]> {
+    let mut out = SmallVec::new();
     collect_pat_names(p, &mut out);
     out
 }
 
-fn collect_pat_names(p: &Pat, out: &mut Vec<Atom>) {
+fn collect_pat_names(p: &Pat, out: &mut SmallVec<[Atom; 4]>) {
     match p {
         Pat::Ident(i) => out.push(i.id.sym.clone()),
         Pat::Array(a) => a

@@ -44,6 +44,26 @@ pub(super) struct Scratch {
 }
 
 impl Scratch {
+    /// The most entries any of the larger pools has room for.
+    pub(super) fn largest(&self) -> usize {
+        let t = &self.spare;
+        [
+            self.nodes.capacity(),
+            self.vals.capacity(),
+            self.conds.capacity(),
+            self.refs.capacity(),
+            self.flows.capacity(),
+            t.calls.capacity(),
+            t.nodes.capacity(),
+            t.vals.capacity(),
+            t.names.capacity(),
+            t.uses.capacity(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
     pub(super) fn clear(&mut self) {
         self.nodes.clear();
         self.vals.clear();
