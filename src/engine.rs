@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use crate::config::{Config, Level};
 use crate::finding::{FileError, Finding, Located};
 use crate::model::facts::FileFacts;
+use crate::model::ir::fitted;
 use crate::model::{lower, secrets, Analysis, Module, Project};
 use crate::model::{ModIx, Sp};
 use crate::parse::{self, line_col};
@@ -373,7 +374,8 @@ fn analyse_file(file: &SourceFile, max_size: u64) -> Outcome {
             let mut facts = lower::lower_module(&parsed.module);
             facts.secrets = secrets::collect(&parsed.module);
             facts.directives = directives(&src, parsed.directives);
-            facts.fit();
+            facts.secrets = fitted(&mut facts.secrets);
+            facts.directives = fitted(&mut facts.directives);
             Ok(facts)
         }
         Err(e) => Err(e),

@@ -130,21 +130,24 @@ pub struct FileFacts {
 }
 
 impl FileFacts {
-    /// Each list moved to a block of its length: the project keeps every
-    /// module's facts.
-    pub fn fit(&mut self) {
+    /// These facts with each list copied to a block of its length (the
+    /// project keeps every module's facts), leaving these lists empty with
+    /// their capacity, for the next module.
+    pub fn take_fitted(&mut self) -> FileFacts {
         use super::ir::fitted;
-        self.imports = fitted(&mut self.imports);
-        self.exports = fitted(&mut self.exports);
-        self.reexports = fitted(&mut self.reexports);
-        self.star_exports = fitted(&mut self.star_exports);
-        self.fns = fitted(&mut self.fns);
-        self.top = fitted(&mut self.top);
-        self.registrations = fitted(&mut self.registrations);
-        self.routes = fitted(&mut self.routes);
-        self.crons = fitted(&mut self.crons);
-        self.secrets = fitted(&mut self.secrets);
-        self.directives = fitted(&mut self.directives);
+        FileFacts {
+            imports: fitted(&mut self.imports),
+            exports: fitted(&mut self.exports),
+            reexports: fitted(&mut self.reexports),
+            star_exports: fitted(&mut self.star_exports),
+            fns: fitted(&mut self.fns),
+            top: fitted(&mut self.top),
+            registrations: fitted(&mut self.registrations),
+            routes: fitted(&mut self.routes),
+            crons: fitted(&mut self.crons),
+            secrets: fitted(&mut self.secrets),
+            directives: fitted(&mut self.directives),
+        }
     }
 
     pub fn top(&self, name: &str) -> Option<&Top> {

@@ -166,14 +166,20 @@ thread_local! {
     /// Each thread's scratch pools, lent from module to module (empty
     /// between them) so they grow once a thread, not once a module.
     static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+    /// The fact lists a module is lowered into, lent the same way (each
+    /// module's own are copies of their length).
+    static FACTS: std::cell::Cell<Option<FileFacts>> = const { std::cell::Cell::new(None) };
 }
 
 /// Pools grown past this many entries by one odd file are not kept for the next.
 const SCRATCH_KEPT: usize = 1 << 16;
+/// The same for a module's fact lists (a body record is 296 bytes).
+const FACTS_KEPT: usize = 1 << 12;
 
+/// A module's facts, each list of its length.
 pub fn lower_module(module: &Module) -> FileFacts {
     let mut lw = ModuleLowerer {
-        facts: FileFacts::default(),
+        facts: FACTS.take().unwrap_or_default(),
         scratch: SCRATCH.take().unwrap_or_default(),
     };
     for item in &module.body {
@@ -187,7 +193,19 @@ pub fn lower_module(module: &Module) -> FileFacts {
     if lw.scratch.largest() <= SCRATCH_KEPT {
         SCRATCH.set(Some(lw.scratch));
     }
-    lw.facts
+    let facts = lw.facts.take_fitted();
+    let f = &lw.facts;
+    if [
+        f.fns.capacity(),
+        f.top.capacity(),
+        f.registrations.capacity(),
+    ]
+    .iter()
+    .all(|&c| c <= FACTS_KEPT)
+    {
+        FACTS.set(Some(lw.facts));
+    }
+    facts
 }
 
 struct ModuleLowerer {
