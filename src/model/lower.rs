@@ -172,9 +172,9 @@ thread_local! {
 }
 
 /// Pools grown past this many entries by one odd file are not kept for the next.
-const SCRATCH_KEPT: usize = 1 << 16;
+const SCRATCH_KEPT: usize = 1 << 12;
 /// The same for a module's fact lists (a body record is 296 bytes).
-const FACTS_KEPT: usize = 1 << 12;
+const FACTS_KEPT: usize = 1 << 10;
 
 /// A module's facts, each list of its length.
 pub fn lower_module(module: &Module) -> FileFacts {
