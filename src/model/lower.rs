@@ -1899,3 +1899,76 @@ fn is_hmac_callee(c: &IrCallee, names: &[Atom]) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lower_module;
+
+    const SMALL: &str = r#"
+import { query } from "./_generated/server";
+export const get = query({
+  args: {},
+  handler: async (ctx, { id }) => {
+    const me = await ctx.auth.getUserIdentity();
+    if (!me) throw new Error("signed out");
+    return await ctx.db.get(id);
+  },
+});
+"#;
+
+    const LARGER: &str = r#"
+import { mutation, internalQuery } from "./_generated/server";
+import { requireUser } from "./lib/auth";
+async function owned(ctx, id) {
+  const user = await requireUser(ctx);
+  const doc = await ctx.db.get(id);
+  if (!doc || doc.ownerId !== user._id) throw new Error("not yours");
+  return doc;
+}
+export const rename = mutation({
+  args: {},
+  handler: async (ctx, { id, title }) => {
+    const doc = await owned(ctx, id);
+    const rows = await ctx.db.query("items").withIndex("by_owner", (q) => q.eq("ownerId", doc.ownerId)).take(10);
+    for (const row of rows) {
+      if (row.title === title) return null;
+    }
+    try {
+      await ctx.db.patch(id, { title: title.trim(), at: Date.now() });
+    } catch (err) {
+      console.error(err, process.env.SECRET_KEY);
+    }
+    return rows.map((r) => r.title).filter((t) => t.length > 0);
+  },
+});
+export const list = internalQuery({
+  args: {},
+  handler: async (ctx) => ctx.db.query("items").collect(),
+});
+"#;
+
+    /// The module's facts, printed (empty if the fixture does not parse).
+    fn lowered(src: &str) -> String {
+        crate::parse::parse(src, false)
+            .map(|parsed| format!("{:?}", lower_module(&parsed.module)))
+            .unwrap_or_default()
+    }
+
+    /// A module's facts do not depend on what its thread lowered before: the
+    /// pools and fact lists lent from module to module carry nothing over.
+    #[test]
+    fn lent_pools_carry_nothing_between_modules() {
+        // Each on a thread of its own, whose pools start empty.
+        let fresh = |src: &'static str| {
+            std::thread::spawn(move || lowered(src))
+                .join()
+                .unwrap_or_default()
+        };
+        let (small, larger) = (fresh(SMALL), fresh(LARGER));
+        assert!(!small.is_empty() && !larger.is_empty());
+        assert_eq!(lowered(LARGER), larger);
+        assert_eq!(lowered(SMALL), small);
+        assert_eq!(lowered(LARGER), larger);
+        assert_eq!(lowered(SMALL), small);
+    }
+}
