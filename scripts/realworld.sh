@@ -17,7 +17,11 @@ for repo in $(grep -v '^#' "$here/realworld.txt"); do
     mirror="${MIRROR:-/nonexistent}/${repo/\//+}/repo"
     mkdir -p "$dest"
     if [ -d "$mirror" ]; then
-      git --git-dir="$mirror" archive HEAD | tar -x -C "$dest"
+      # Only the convex folders: a mirror may lack its largest blobs (images),
+      # which would make a whole-tree archive fail.
+      git --git-dir="$mirror" ls-tree -r -z --name-only HEAD |
+        grep -z -E '(^|/)convex/' | xargs -0 -r git --git-dir="$mirror" archive HEAD -- 2>/dev/null |
+        tar -x -C "$dest"
     else
       git clone -q --depth 1 "https://github.com/$repo" "$dest" >&2 || { echo "skip $repo" >&2; continue; }
     fi
