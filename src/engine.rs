@@ -124,6 +124,9 @@ pub fn parse_only(opts: &Options) -> Result<FloorTally, UsageError> {
     Ok(tally)
 }
 
+// Outcomes are built once per file and moved straight into the module list:
+// boxing the facts would add an allocation per file to save a copy.
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Facts(FileFacts),
     Error(FileError),
@@ -381,7 +384,7 @@ fn analyse_file(file: &SourceFile, max_size: u64) -> Outcome {
         Err(e) => Err(e),
     }));
     match result {
-        Ok(Ok(facts)) => match facts.fns.iter().find_map(|f| f.too_deep) {
+        Ok(Ok(facts)) => match facts.too_deep {
             Some(at) => error(
                 format!(
                     "nested more than {} levels deep: not analysed",

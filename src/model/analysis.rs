@@ -193,6 +193,8 @@ pub struct Analysis<'p> {
     /// Names resolved across modules, by (module, name): the same imports are
     /// looked up for every call.
     resolved: RefCell<HashMap<(ModIx, Atom), Target>>,
+    /// Bodies decoded so far (the project holds them packed).
+    decoded: elsa::FrozenMap<(ModIx, FnIx), Box<FnBody>, rustc_hash::FxBuildHasher>,
     known: Known,
 }
 
@@ -226,6 +228,7 @@ impl<'p> Analysis<'p> {
             call_fx: RefCell::new(HashMap::default()),
             summarising: std::cell::Cell::new(0),
             resolved: RefCell::new(HashMap::default()),
+            decoded: elsa::FrozenMap::default(),
             known,
         }
     }
@@ -286,8 +289,20 @@ impl<'p> Analysis<'p> {
         }
     }
 
-    pub fn body(&self, m: ModIx, ix: FnIx) -> Option<&'p FnBody> {
-        self.project.module(m)?.facts.fn_body(ix)
+    /// Body `ix` of module `m`, decoded the first time it is asked for.
+    pub fn body(&self, m: ModIx, ix: FnIx) -> Option<&FnBody> {
+        if let Some(body) = self.decoded.get(&(m, ix)) {
+            return Some(body);
+        }
+        let body = self.project.module(m)?.facts.bodies.get(ix)?;
+        Some(self.decoded.insert((m, ix), Box::new(body)))
+    }
+
+    /// How many bodies module `m` has.
+    pub fn body_count(&self, m: ModIx) -> u32 {
+        self.project
+            .module(m)
+            .map_or(0, |module| module.facts.bodies.len() as u32)
     }
 
     pub fn summary(&self, m: ModIx, ix: FnIx) -> Rc<Summary> {
@@ -831,7 +846,7 @@ enum Ret {
 struct FnEval<'a, 'p> {
     an: &'a Analysis<'p>,
     m: ModIx,
-    f: &'p FnBody,
+    f: &'a FnBody,
     fx: Vec<Option<Rc<CallFx>>>,
     writes: Vec<Event>,
     reads: Vec<Event>,
@@ -850,7 +865,7 @@ struct FnEval<'a, 'p> {
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
-    fn new(an: &'a Analysis<'p>, m: ModIx, f: &'p FnBody) -> Self {
+    fn new(an: &'a Analysis<'p>, m: ModIx, f: &'a FnBody) -> Self {
         FnEval {
             an,
             m,
@@ -2117,7 +2132,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     /// `const ok = a === b; if (!ok)`: the condition a name holds.
-    fn cond_binding(&self, v: &Val) -> Option<&'p Cond> {
+    fn cond_binding(&self, v: &Val) -> Option<&'a Cond> {
         let Head::Name(n) = &v.head else {
             return None;
         };

@@ -3,7 +3,8 @@
 
 use swc_atoms::Atom;
 
-use super::ir::{FnArg, FnBody, FnIx, Sp};
+use super::ir::{FnArg, FnIx, Sp};
+use super::pack::Bodies;
 
 #[derive(Debug, Clone)]
 pub enum ImportKind {
@@ -119,7 +120,10 @@ pub struct FileFacts {
     pub reexports: Vec<(Atom, Atom, Atom)>,
     /// `export * from "./x"`
     pub star_exports: Vec<Atom>,
-    pub fns: Vec<FnBody>,
+    /// The module's function bodies, packed (decoded by `Analysis::body`).
+    pub bodies: Bodies,
+    /// Where lowering stopped in some body because it nests too deeply.
+    pub too_deep: Option<u32>,
     pub top: Vec<(Atom, Top)>,
     pub registrations: Vec<Registration>,
     pub routes: Vec<Route>,
@@ -140,7 +144,8 @@ impl FileFacts {
             exports: fitted(&mut self.exports),
             reexports: fitted(&mut self.reexports),
             star_exports: fitted(&mut self.star_exports),
-            fns: fitted(&mut self.fns),
+            bodies: std::mem::take(&mut self.bodies),
+            too_deep: self.too_deep.take(),
             top: fitted(&mut self.top),
             registrations: fitted(&mut self.registrations),
             routes: fitted(&mut self.routes),
@@ -160,10 +165,6 @@ impl FileFacts {
 
     pub fn import(&self, name: &str) -> Option<&Import> {
         self.imports.iter().find(|i| i.local == name)
-    }
-
-    pub fn fn_body(&self, ix: FnIx) -> Option<&FnBody> {
-        self.fns.get(ix as usize)
     }
 
     /// The local name behind an exported name.

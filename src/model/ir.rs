@@ -43,6 +43,19 @@ impl<T> Run<T> {
         self.len as usize
     }
 
+    /// Where the run starts in its pool, and its length (for packing).
+    pub(super) fn raw(self) -> (u32, u32) {
+        (self.at, self.len)
+    }
+
+    pub(super) fn from_raw(at: u32, len: u32) -> Self {
+        Run {
+            at,
+            len,
+            _of: PhantomData,
+        }
+    }
+
     pub fn is_empty(self) -> bool {
         self.len == 0
     }
@@ -362,8 +375,9 @@ pub struct Use {
     pub span: Sp,
 }
 
-/// One function-like definition, lowered. Its tables are boxed slices of
-/// their length (built in `lower::Tables`): the model holds every body.
+/// One function-like definition, lowered. While it is lowered its tables
+/// are lent from body to body (see `tables::Scratch`); at rest it is packed
+/// (see `pack.rs`), and a decoded body's tables are of their length.
 #[derive(Debug, Clone, Default)]
 pub struct FnBody {
     /// Display name: `requireUser`, `Auth.requireUser`, `handler`.
@@ -372,37 +386,87 @@ pub struct FnBody {
     pub is_async: bool,
     /// The body's sequence of statements (`None` for a declaration without one).
     pub body: Option<Node>,
-    pub calls: Box<[CallSite]>,
+    pub calls: Vec<CallSite>,
     /// `const x = v` and `x = v` (a name may be bound more than once).
-    pub bindings: Box<[(Atom, Val)]>,
-    pub uses: Box<[Use]>,
+    pub bindings: Vec<(Atom, Val)>,
+    pub uses: Vec<Use>,
     /// Plain named parameters other than ctx, in order.
-    pub params: Box<[Atom]>,
+    pub params: Vec<Atom>,
     /// How many parameters it declares (ctx included).
     pub arity: u8,
     /// Names that stand for the Convex ctx itself.
-    pub ctx_names: Box<[Atom]>,
+    pub ctx_names: Vec<Atom>,
     /// For a handler `(ctx, { id, body: text })`: (argument, local name).
-    pub arg_locals: Box<[(Atom, Atom)]>,
+    pub arg_locals: Vec<(Atom, Atom)>,
     /// `catch (err)`: names holding a caught error.
-    pub catch_params: Box<[Atom]>,
+    pub catch_params: Vec<Atom>,
     /// Where lowering stopped because the body nests too deeply.
     pub too_deep: Option<u32>,
     /// The tables every `Run` and index of this body points into.
-    pub nodes: Box<[Node]>,
-    pub ifs: Box<[If]>,
-    pub tries: Box<[Try]>,
-    pub conds: Box<[Cond]>,
-    pub vals: Box<[Val]>,
-    pub names: Box<[Atom]>,
-    pub call_ixs: Box<[CallIx]>,
-    pub paths: Box<[(Atom, Option<Atom>)]>,
-    pub props: Box<[(Atom, Atom)]>,
+    pub nodes: Vec<Node>,
+    pub ifs: Vec<If>,
+    pub tries: Vec<Try>,
+    pub conds: Vec<Cond>,
+    pub vals: Vec<Val>,
+    pub names: Vec<Atom>,
+    pub call_ixs: Vec<CallIx>,
+    pub paths: Vec<(Atom, Option<Atom>)>,
+    pub props: Vec<(Atom, Atom)>,
 }
 
 impl FnBody {
     pub fn call(&self, ix: CallIx) -> Option<&CallSite> {
         self.calls.get(ix as usize)
+    }
+
+    /// Empties every table, keeping its capacity (for the next body lowered).
+    pub(super) fn clear(&mut self) {
+        let FnBody {
+            name,
+            span,
+            is_async,
+            body,
+            calls,
+            bindings,
+            uses,
+            params,
+            arity,
+            ctx_names,
+            arg_locals,
+            catch_params,
+            too_deep,
+            nodes,
+            ifs,
+            tries,
+            conds,
+            vals,
+            names,
+            call_ixs,
+            paths,
+            props,
+        } = self;
+        *name = Atom::default();
+        *span = Sp::default();
+        *is_async = false;
+        *body = None;
+        *arity = 0;
+        *too_deep = None;
+        calls.clear();
+        bindings.clear();
+        uses.clear();
+        params.clear();
+        ctx_names.clear();
+        arg_locals.clear();
+        catch_params.clear();
+        nodes.clear();
+        ifs.clear();
+        tries.clear();
+        conds.clear();
+        vals.clear();
+        names.clear();
+        call_ixs.clear();
+        paths.clear();
+        props.clear();
     }
 }
 

@@ -16,7 +16,7 @@ use super::ir::{
     CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
     If as IrIf, IfIx, Node, ResultUse, Run, Sp, Try as IrTry, TryIx, Use, UseKind, Val, ValIx,
 };
-use super::tables::{compact, run_of, sorted_run, Scratch, Tables};
+use super::tables::{compact, run_of, sorted_run, Scratch};
 
 /// Statements and expressions nested deeper than this are not lowered (the
 /// body records where), so hostile input cannot exhaust the stack; the
@@ -173,14 +173,21 @@ thread_local! {
 
 /// Pools grown past this many entries by one odd file are not kept for the next.
 const SCRATCH_KEPT: usize = 1 << 12;
-/// The same for a module's fact lists (a body record is 296 bytes).
+/// The same for a module's fact lists.
 const FACTS_KEPT: usize = 1 << 10;
 
 /// A module's facts, each list of its length.
 pub fn lower_module(module: &Module) -> FileFacts {
+    lower(module).0
+}
+
+/// A module's facts, and (in tests) its bodies as lowered, before packing.
+fn lower(module: &Module) -> (FileFacts, Vec<FnBody>) {
     let mut lw = ModuleLowerer {
         facts: FACTS.take().unwrap_or_default(),
         scratch: SCRATCH.take().unwrap_or_default(),
+        #[cfg(test)]
+        lowered: Vec::new(),
     };
     for item in &module.body {
         if let ModuleItem::ModuleDecl(ModuleDecl::Import(decl)) = item {
@@ -190,28 +197,31 @@ pub fn lower_module(module: &Module) -> FileFacts {
     for item in &module.body {
         lw.item(item);
     }
+    lw.facts.bodies = lw.scratch.pack.take();
     if lw.scratch.largest() <= SCRATCH_KEPT {
         SCRATCH.set(Some(lw.scratch));
     }
     let facts = lw.facts.take_fitted();
     let f = &lw.facts;
-    if [
-        f.fns.capacity(),
-        f.top.capacity(),
-        f.registrations.capacity(),
-    ]
-    .iter()
-    .all(|&c| c <= FACTS_KEPT)
+    if [f.top.capacity(), f.registrations.capacity()]
+        .iter()
+        .all(|&c| c <= FACTS_KEPT)
     {
         FACTS.set(Some(lw.facts));
     }
-    facts
+    #[cfg(test)]
+    return (facts, lw.lowered);
+    #[cfg(not(test))]
+    (facts, Vec::new())
 }
 
 struct ModuleLowerer {
     facts: FileFacts,
     /// Lent to each body's lowering in turn, so its pools grow once a thread.
     scratch: Scratch,
+    /// Tests: each body as lowered, before it is packed.
+    #[cfg(test)]
+    lowered: Vec<FnBody>,
 }
 
 impl ModuleLowerer {
@@ -666,10 +676,17 @@ impl ModuleLowerer {
 
     fn lower_fn(&mut self, f: FnLike<'_>, name: &str, ctx_first: bool) -> FnIx {
         let scratch = std::mem::take(&mut self.scratch);
-        let (body, scratch) = BodyLowerer::lower(f, name, ctx_first, scratch);
+        let mut scratch = BodyLowerer::lower(f, name, ctx_first, scratch);
+        let body = &mut scratch.spare;
+        if let Some(at) = body.too_deep {
+            self.facts.too_deep.get_or_insert(at);
+        }
+        let ix = scratch.pack.push(body);
+        #[cfg(test)]
+        self.lowered.push(body.clone());
+        body.clear();
         self.scratch = scratch;
-        self.facts.fns.push(body);
-        (self.facts.fns.len() - 1) as FnIx
+        ix
     }
 }
 
@@ -834,7 +851,7 @@ fn ctx_path_in<'a>(aliases: &'a [(Atom, Vec<Atom>)], name: &str) -> Option<&'a [
 
 /// Lowers one function body: builds its call table, bindings, uses and tree.
 struct BodyLowerer {
-    out: Tables,
+    out: FnBody,
     s: Scratch,
     /// Names that stand for the Convex ctx or a part of it: (name, path in ctx).
     ctx_aliases: Vec<(Atom, Vec<Atom>)>,
@@ -846,12 +863,7 @@ struct BodyLowerer {
 }
 
 impl BodyLowerer {
-    fn lower(
-        f: FnLike<'_>,
-        name: &str,
-        ctx_first: bool,
-        mut scratch: Scratch,
-    ) -> (FnBody, Scratch) {
+    fn lower(f: FnLike<'_>, name: &str, ctx_first: bool, mut scratch: Scratch) -> Scratch {
         // The spare body's tables are empty but keep the capacity earlier bodies gave them.
         let mut out = std::mem::take(&mut scratch.spare);
         out.name = atom(name);
@@ -913,13 +925,12 @@ impl BodyLowerer {
         lw.out.body = body;
         compact(&mut lw.out, &mut lw.s);
         lw.s.clear();
-        let body = lw.out.finish();
         lw.s.spare = lw.out;
         lw.ctx_aliases.clear();
         lw.props_seen.clear();
         lw.s.ctx_aliases = lw.ctx_aliases;
         lw.s.props_seen = lw.props_seen;
-        (body, lw.s)
+        lw.s
     }
 
     fn param(&mut self, p: &Pat, is_ctx: bool) {
@@ -1946,6 +1957,48 @@ export const list = internalQuery({
   handler: async (ctx) => ctx.db.query("items").collect(),
 });
 "#;
+
+    /// Every body of every fixture decodes to what lowering built.
+    #[test]
+    fn packed_bodies_decode_to_what_was_lowered() {
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")) {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            if path
+                .extension()
+                .is_some_and(|e| e == "ts" || e == "tsx" || e == "js")
+            {
+                files.push(path.to_path_buf());
+            }
+        }
+        files.sort();
+        let mut bodies = 0;
+        for path in &files {
+            let src = std::fs::read_to_string(path).unwrap_or_default();
+            let tsx = path.extension().is_some_and(|e| e == "tsx");
+            let Ok(parsed) = crate::parse::parse(&src, tsx) else {
+                continue;
+            };
+            let (facts, lowered) = super::lower(&parsed.module);
+            assert_eq!(facts.bodies.len(), lowered.len(), "{}", path.display());
+            for (ix, body) in lowered.iter().enumerate() {
+                let decoded = facts.bodies.get(ix as u32);
+                assert_eq!(
+                    format!("{:?}", decoded),
+                    format!("{:?}", Some(body)),
+                    "{} body {ix}",
+                    path.display()
+                );
+            }
+            bodies += lowered.len();
+        }
+        assert!(
+            files.len() > 100 && bodies > 200,
+            "{} files, {bodies} bodies",
+            files.len()
+        );
+    }
 
     /// The module's facts, printed (empty if the fixture does not parse).
     fn lowered(src: &str) -> String {

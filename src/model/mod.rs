@@ -6,6 +6,7 @@ pub mod convex;
 pub mod facts;
 pub mod ir;
 pub mod lower;
+mod pack;
 pub mod project;
 pub mod secrets;
 mod tables;

@@ -1,15 +1,12 @@
-//! A body's tables while it is lowered, the scratch pools its values and
-//! lists are built in, and compaction, which moves what the body keeps into
-//! its own tables. Scratch and tables are lent from one body to the next, so
-//! they grow once per module; each finished table is copied to a block of its
-//! length.
+//! The scratch pools a body's values and lists are built in, and
+//! compaction, which moves what the body keeps into its own tables. Scratch
+//! and tables are lent from one body to the next, so they grow once per
+//! thread; each finished body is packed (see `pack.rs`).
 
 use swc_atoms::Atom;
 
-use super::ir::{
-    fitted, CallIx, CallSite, Cond, CondIx, Flow, FnBody, Head, If, Names, Node, Run, Sp, Try, Use,
-    Val, ValIx,
-};
+use super::ir::{CallIx, Cond, CondIx, Flow, FnBody, Head, Names, Node, Run, Val, ValIx};
+use super::pack::Packer;
 
 /// Where a body's lists are built before compaction keeps some of them in
 /// the body's own pools.
@@ -21,8 +18,10 @@ pub(super) struct Scratch {
     /// anything keeps it, so compaction copies those that are kept.
     pub(super) vals: Vec<Val>,
     pub(super) conds: Vec<Cond>,
-    /// Tables lent to the next body's lowering (see `Tables::finish`).
-    pub(super) spare: Tables,
+    /// The body being lowered; once packed, emptied and lent to the next.
+    pub(super) spare: FnBody,
+    /// The module's bodies, packed as each is lowered.
+    pub(super) pack: Packer,
     /// Where compaction moved each scratch value and condition (`u32::MAX`: not yet).
     pub(super) val_map: Vec<u32>,
     pub(super) cond_map: Vec<u32>,
@@ -58,6 +57,7 @@ impl Scratch {
             t.vals.capacity(),
             t.names.capacity(),
             t.uses.capacity(),
+            self.pack.largest(),
         ]
         .into_iter()
         .max()
@@ -100,76 +100,11 @@ pub(super) fn sorted_run<T: Ord>(pool: &mut Vec<T>, at: usize) -> Run<T> {
     Run::tail(pool, at)
 }
 
-/// A body being lowered: `FnBody`'s fields, with tables that can grow.
-#[derive(Default)]
-pub(super) struct Tables {
-    pub(super) name: Atom,
-    pub(super) span: Sp,
-    pub(super) is_async: bool,
-    pub(super) body: Option<Node>,
-    pub(super) calls: Vec<CallSite>,
-    pub(super) bindings: Vec<(Atom, Val)>,
-    pub(super) uses: Vec<Use>,
-    pub(super) params: Vec<Atom>,
-    pub(super) arity: u8,
-    pub(super) ctx_names: Vec<Atom>,
-    pub(super) arg_locals: Vec<(Atom, Atom)>,
-    pub(super) catch_params: Vec<Atom>,
-    pub(super) too_deep: Option<u32>,
-    pub(super) nodes: Vec<Node>,
-    pub(super) ifs: Vec<If>,
-    pub(super) tries: Vec<Try>,
-    pub(super) conds: Vec<Cond>,
-    pub(super) vals: Vec<Val>,
-    pub(super) names: Vec<Atom>,
-    pub(super) call_ixs: Vec<CallIx>,
-    pub(super) paths: Vec<(Atom, Option<Atom>)>,
-    pub(super) props: Vec<(Atom, Atom)>,
-}
-
-impl Tables {
-    /// The body, each table copied to a block of its length (see `fitted`),
-    /// leaving these empty with their capacity for the next body.
-    pub(super) fn finish(&mut self) -> FnBody {
-        fn boxed<T>(v: &mut Vec<T>) -> Box<[T]> {
-            fitted(v).into_boxed_slice()
-        }
-        let body = FnBody {
-            name: std::mem::take(&mut self.name),
-            span: self.span,
-            is_async: self.is_async,
-            body: self.body.take(),
-            calls: boxed(&mut self.calls),
-            bindings: boxed(&mut self.bindings),
-            uses: boxed(&mut self.uses),
-            params: boxed(&mut self.params),
-            arity: self.arity,
-            ctx_names: boxed(&mut self.ctx_names),
-            arg_locals: boxed(&mut self.arg_locals),
-            catch_params: boxed(&mut self.catch_params),
-            too_deep: self.too_deep.take(),
-            nodes: boxed(&mut self.nodes),
-            ifs: boxed(&mut self.ifs),
-            tries: boxed(&mut self.tries),
-            conds: boxed(&mut self.conds),
-            vals: boxed(&mut self.vals),
-            names: boxed(&mut self.names),
-            call_ixs: boxed(&mut self.call_ixs),
-            paths: boxed(&mut self.paths),
-            props: boxed(&mut self.props),
-        };
-        self.span = Sp::default();
-        self.is_async = false;
-        self.arity = 0;
-        body
-    }
-}
-
 /// Only names bound in the body can carry an identity or a secret: drop the
 /// rest from `refs` and `uses`, so facts stay small. The values and
 /// conditions something keeps, and their lists, move from the scratch pools
 /// into the body's own.
-pub(super) fn compact(f: &mut Tables, s: &mut Scratch) {
+pub(super) fn compact(f: &mut FnBody, s: &mut Scratch) {
     let mut bound: Vec<Atom> = f.bindings.iter().map(|(n, _)| n.clone()).collect();
     bound.extend(f.params.iter().cloned());
     bound.extend(f.arg_locals.iter().map(|(_, l)| l.clone()));

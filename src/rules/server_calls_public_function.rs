@@ -20,7 +20,10 @@ impl Rule for ServerCallsPublicFunction {
 
     fn run(&self, cx: &mut Context<'_, '_>) {
         for (m, module) in cx.modules() {
-            for (ix, body) in module.facts.fns.iter().enumerate() {
+            for ix in 0..cx.analysis.body_count(m) {
+                let Some(body) = cx.analysis.body(m, ix) else {
+                    continue;
+                };
                 for call in &body.calls {
                     let Callee::Ctx(path) = &call.callee else {
                         continue;
@@ -31,7 +34,7 @@ impl Rule for ServerCallsPublicFunction {
                     let Some(how) = server_call(&body[*path]) else {
                         continue;
                     };
-                    let caller = cx.function_of(m, ix as u32);
+                    let caller = cx.function_of(m, ix);
                     // `ctx.runQuery(api.users.current)` runs the target as the same
                     // caller; a target that checks that caller is client-facing anyway
                     // and exposes nothing new. Scheduled work has no caller: always report.

@@ -18,8 +18,8 @@ impl Rule for UncheckedIdentity {
     }
 
     fn run(&self, cx: &mut Context<'_, '_>) {
-        for (m, module) in cx.modules() {
-            for ix in 0..module.facts.fns.len() as u32 {
+        for (m, _) in cx.modules() {
+            for ix in 0..cx.analysis.body_count(m) {
                 for u in cx.analysis.unchecked(m, ix).iter() {
                     let function = cx.function_of(m, ix).map(|f| f.id.clone());
                     let source = &u.source;

@@ -1,0 +1,729 @@
+//! Lowered bodies at rest. A module's function bodies are packed into one
+//! byte buffer as each is lowered (integers as LEB128 varints, names as
+//! indices into the module's table of distinct names), and decoded when the
+//! analysis first asks for one. The project holds every module's bodies until
+//! the rules have run, and packed they take a fraction of their decoded size.
+//!
+//! The codec is written here rather than taken from a serde format because
+//! names are written as indices into a table the module builds as it goes,
+//! which a serde `Serialize` impl has no way to reach.
+
+use rustc_hash::FxHashMap as HashMap;
+use swc_atoms::Atom;
+use thin_vec::ThinVec;
+
+use super::ir::{
+    CallSite, Callee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head, If, IfIx, Node, ResultUse,
+    Run, Sp, Try, TryIx, Use, UseKind, Val, ValIx,
+};
+
+/// A module's bodies, packed.
+#[derive(Default, Clone)]
+pub struct Bodies {
+    bytes: Box<[u8]>,
+    /// Where each body starts in `bytes`, by `FnIx`.
+    starts: Box<[u32]>,
+    /// The distinct names the bodies mention.
+    atoms: Box<[Atom]>,
+}
+
+impl Bodies {
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Body `ix`, decoded.
+    pub fn get(&self, ix: FnIx) -> Option<FnBody> {
+        let start = *self.starts.get(ix as usize)? as usize;
+        let mut r = Reader {
+            buf: self.bytes.get(start..)?,
+            at: 0,
+            atoms: &self.atoms,
+        };
+        Some(FnBody::unpack(&mut r))
+    }
+}
+
+impl std::fmt::Debug for Bodies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries((0..self.len() as FnIx).map(|ix| self.get(ix)))
+            .finish()
+    }
+}
+
+/// Packs a module's bodies; lent from module to module (empty between them).
+#[derive(Default)]
+pub(super) struct Packer {
+    bytes: Vec<u8>,
+    starts: Vec<u32>,
+    atoms: Vec<Atom>,
+    atom_ix: HashMap<Atom, u32>,
+}
+
+impl Packer {
+    /// Packs `body` as the module's next one; its index.
+    pub(super) fn push(&mut self, body: &FnBody) -> FnIx {
+        self.starts.push(self.bytes.len() as u32);
+        body.pack(&mut Writer {
+            out: &mut self.bytes,
+            atoms: &mut self.atoms,
+            atom_ix: &mut self.atom_ix,
+        });
+        (self.starts.len() - 1) as FnIx
+    }
+
+    /// The module's bodies, each list copied to a block of its length,
+    /// leaving this packer empty with its capacity.
+    pub(super) fn take(&mut self) -> Bodies {
+        self.atom_ix.clear();
+        Bodies {
+            bytes: super::ir::fitted(&mut self.bytes).into_boxed_slice(),
+            starts: super::ir::fitted(&mut self.starts).into_boxed_slice(),
+            atoms: super::ir::fitted(&mut self.atoms).into_boxed_slice(),
+        }
+    }
+
+    /// Its largest pool, in entries of about a table row's size.
+    pub(super) fn largest(&self) -> usize {
+        (self.bytes.capacity() / 32)
+            .max(self.starts.capacity())
+            .max(self.atoms.capacity())
+    }
+}
+
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    atoms: &'a mut Vec<Atom>,
+    atom_ix: &'a mut HashMap<Atom, u32>,
+}
+
+impl Writer<'_> {
+    fn u32(&mut self, mut v: u32) {
+        while v >= 0x80 {
+            self.out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.out.push(v as u8);
+    }
+
+    fn atom(&mut self, a: &Atom) {
+        let ix = match self.atom_ix.get(a) {
+            Some(&ix) => ix,
+            None => {
+                let ix = self.atoms.len() as u32;
+                self.atoms.push(a.clone());
+                self.atom_ix.insert(a.clone(), ix);
+                ix
+            }
+        };
+        self.u32(ix);
+    }
+}
+
+/// Reads what a `Writer` wrote. Past the end it reads zeros, and a list
+/// is never longer than the bytes left, so a damaged buffer decodes to
+/// something rather than panicking or looping.
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+    atoms: &'a [Atom],
+}
+
+impl Reader<'_> {
+    fn u8(&mut self) -> u8 {
+        let b = self.buf.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        b
+    }
+
+    fn u32(&mut self) -> u32 {
+        let mut v = 0u32;
+        for shift in [0, 7, 14, 21, 28] {
+            let b = self.u8();
+            v |= u32::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        v
+    }
+
+    fn atom(&mut self) -> Atom {
+        let ix = self.u32() as usize;
+        self.atoms.get(ix).cloned().unwrap_or_default()
+    }
+
+    fn left(&self) -> usize {
+        self.buf.len().saturating_sub(self.at)
+    }
+}
+
+trait Pack: Sized {
+    fn pack(&self, w: &mut Writer);
+    fn unpack(r: &mut Reader) -> Self;
+}
+
+impl Pack for u32 {
+    fn pack(&self, w: &mut Writer) {
+        w.u32(*self);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        r.u32()
+    }
+}
+
+impl Pack for u8 {
+    fn pack(&self, w: &mut Writer) {
+        w.out.push(*self);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        r.u8()
+    }
+}
+
+impl Pack for bool {
+    fn pack(&self, w: &mut Writer) {
+        w.out.push(u8::from(*self));
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        r.u8() != 0
+    }
+}
+
+impl Pack for Atom {
+    fn pack(&self, w: &mut Writer) {
+        w.atom(self);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        r.atom()
+    }
+}
+
+impl<T: Pack> Pack for Option<T> {
+    fn pack(&self, w: &mut Writer) {
+        match self {
+            None => w.out.push(0),
+            Some(v) => {
+                w.out.push(1);
+                v.pack(w);
+            }
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        (r.u8() != 0).then(|| T::unpack(r))
+    }
+}
+
+impl<T: Pack> Pack for Box<T> {
+    fn pack(&self, w: &mut Writer) {
+        (**self).pack(w);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        Box::new(T::unpack(r))
+    }
+}
+
+impl<A: Pack, B: Pack> Pack for (A, B) {
+    fn pack(&self, w: &mut Writer) {
+        self.0.pack(w);
+        self.1.pack(w);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let a = A::unpack(r);
+        (a, B::unpack(r))
+    }
+}
+
+/// Every element takes at least one byte, so a list is never longer than
+/// the bytes left.
+fn list_len(r: &mut Reader) -> usize {
+    (r.u32() as usize).min(r.left())
+}
+
+impl<T: Pack> Pack for Vec<T> {
+    fn pack(&self, w: &mut Writer) {
+        w.u32(self.len() as u32);
+        for v in self {
+            v.pack(w);
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let n = list_len(r);
+        (0..n).map(|_| T::unpack(r)).collect()
+    }
+}
+
+impl Pack for ThinVec<Atom> {
+    fn pack(&self, w: &mut Writer) {
+        w.u32(self.len() as u32);
+        for a in self {
+            w.atom(a);
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let n = list_len(r);
+        (0..n).map(|_| r.atom()).collect()
+    }
+}
+
+impl<T> Pack for Run<T> {
+    fn pack(&self, w: &mut Writer) {
+        let (at, len) = self.raw();
+        w.u32(at);
+        w.u32(len);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let at = r.u32();
+        Run::from_raw(at, r.u32())
+    }
+}
+
+/// Spans as start and length (lengths are short).
+impl Pack for Sp {
+    fn pack(&self, w: &mut Writer) {
+        w.u32(self.lo);
+        w.u32(self.hi.wrapping_sub(self.lo));
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let lo = r.u32();
+        Sp {
+            lo,
+            hi: lo.wrapping_add(r.u32()),
+        }
+    }
+}
+
+macro_rules! index {
+    ($($t:ident),*) => {$(
+        impl Pack for $t {
+            fn pack(&self, w: &mut Writer) {
+                w.u32(self.0);
+            }
+            fn unpack(r: &mut Reader) -> Self {
+                $t(r.u32())
+            }
+        }
+    )*};
+}
+index!(ValIx, CondIx, IfIx, TryIx);
+
+/// A struct, field by field in the order written (struct expressions
+/// evaluate their fields in that order).
+macro_rules! fields {
+    ($t:ident { $($f:ident),* $(,)? }) => {
+        impl Pack for $t {
+            fn pack(&self, w: &mut Writer) {
+                $(self.$f.pack(w);)*
+            }
+            fn unpack(r: &mut Reader) -> Self {
+                $t { $($f: Pack::unpack(r)),* }
+            }
+        }
+    };
+}
+
+fields!(If { cond, then, els });
+fields!(Try {
+    body,
+    handler,
+    finalizer
+});
+fields!(Flow { env, names, calls });
+fields!(FnArg { public, path, span });
+fields!(Use { name, kind, span });
+fields!(FnBody {
+    name,
+    span,
+    is_async,
+    body,
+    calls,
+    bindings,
+    uses,
+    params,
+    arity,
+    ctx_names,
+    arg_locals,
+    catch_params,
+    too_deep,
+    nodes,
+    ifs,
+    tries,
+    conds,
+    vals,
+    names,
+    call_ixs,
+    paths,
+    props,
+});
+
+/// Up to eight flags in a byte.
+fn flags<const N: usize>(w: &mut Writer, bits: [bool; N]) {
+    let byte = bits
+        .iter()
+        .enumerate()
+        .fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i));
+    w.out.push(byte);
+}
+
+fn unflags<const N: usize>(r: &mut Reader) -> [bool; N] {
+    let byte = r.u8();
+    std::array::from_fn(|i| byte & (1 << i) != 0)
+}
+
+impl Pack for Val {
+    fn pack(&self, w: &mut Writer) {
+        self.head.pack(w);
+        self.refs.pack(w);
+        flags(
+            w,
+            [
+                self.env,
+                self.hmac,
+                self.calls,
+                self.error_shaped,
+                self.public,
+            ],
+        );
+        self.prop.pack(w);
+        self.lit.pack(w);
+        self.flow.pack(w);
+        self.span.pack(w);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let head = Head::unpack(r);
+        let refs = Run::unpack(r);
+        let [env, hmac, calls, error_shaped, public] = unflags(r);
+        Val {
+            head,
+            refs,
+            env,
+            hmac,
+            calls,
+            prop: Pack::unpack(r),
+            lit: Pack::unpack(r),
+            error_shaped,
+            public,
+            flow: Pack::unpack(r),
+            span: Pack::unpack(r),
+        }
+    }
+}
+
+impl Pack for CallSite {
+    fn pack(&self, w: &mut Writer) {
+        self.callee.pack(w);
+        self.span.pack(w);
+        self.callee_span.pack(w);
+        flags(
+            w,
+            [
+                self.is_new,
+                self.awaited,
+                self.passes_ctx,
+                self.secret_arg,
+                self.throws_true,
+            ],
+        );
+        self.name_args.pack(w);
+        self.first_str.pack(w);
+        self.fn_arg.pack(w);
+        self.arg_flow.pack(w);
+        self.arg_paths.pack(w);
+        self.arg_calls.pack(w);
+        self.arg_props.pack(w);
+        self.arg_names.pack(w);
+        self.result.pack(w);
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        let callee = Callee::unpack(r);
+        let span = Sp::unpack(r);
+        let callee_span = Sp::unpack(r);
+        let [is_new, awaited, passes_ctx, secret_arg, throws_true] = unflags(r);
+        CallSite {
+            callee,
+            span,
+            callee_span,
+            is_new,
+            awaited,
+            passes_ctx,
+            name_args: Pack::unpack(r),
+            secret_arg,
+            first_str: Pack::unpack(r),
+            fn_arg: Pack::unpack(r),
+            arg_flow: Pack::unpack(r),
+            arg_paths: Pack::unpack(r),
+            arg_calls: Pack::unpack(r),
+            arg_props: Pack::unpack(r),
+            arg_names: Pack::unpack(r),
+            throws_true,
+            result: Pack::unpack(r),
+        }
+    }
+}
+
+impl Pack for Node {
+    fn pack(&self, w: &mut Writer) {
+        match self {
+            Node::Seq(run) => {
+                w.out.push(0);
+                run.pack(w);
+            }
+            Node::If(ix) => {
+                w.out.push(1);
+                ix.pack(w);
+            }
+            Node::Call(ix) => {
+                w.out.push(2);
+                ix.pack(w);
+            }
+            Node::Return(v) => {
+                w.out.push(3);
+                v.pack(w);
+            }
+            Node::Throw => w.out.push(4),
+            Node::Loop(run) => {
+                w.out.push(5);
+                run.pack(w);
+            }
+            Node::Try(ix) => {
+                w.out.push(6);
+                ix.pack(w);
+            }
+            Node::Nested(run) => {
+                w.out.push(7);
+                run.pack(w);
+            }
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        match r.u8() {
+            1 => Node::If(Pack::unpack(r)),
+            2 => Node::Call(Pack::unpack(r)),
+            3 => Node::Return(Pack::unpack(r)),
+            4 => Node::Throw,
+            5 => Node::Loop(Pack::unpack(r)),
+            6 => Node::Try(Pack::unpack(r)),
+            7 => Node::Nested(Pack::unpack(r)),
+            _ => Node::Seq(Pack::unpack(r)),
+        }
+    }
+}
+
+impl Pack for Head {
+    fn pack(&self, w: &mut Writer) {
+        match self {
+            Head::Call(ix) => {
+                w.out.push(0);
+                ix.pack(w);
+            }
+            Head::Name(n) => {
+                w.out.push(1);
+                n.pack(w);
+            }
+            Head::Nullish => w.out.push(2),
+            Head::Lit => w.out.push(3),
+            Head::Cond(ix) => {
+                w.out.push(4);
+                ix.pack(w);
+            }
+            Head::Defaulted => w.out.push(5),
+            Head::Other => w.out.push(6),
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        match r.u8() {
+            0 => Head::Call(Pack::unpack(r)),
+            1 => Head::Name(Pack::unpack(r)),
+            2 => Head::Nullish,
+            3 => Head::Lit,
+            4 => Head::Cond(Pack::unpack(r)),
+            5 => Head::Defaulted,
+            _ => Head::Other,
+        }
+    }
+}
+
+impl Pack for Cond {
+    fn pack(&self, w: &mut Writer) {
+        match *self {
+            Cond::Truthy(v) => {
+                w.out.push(0);
+                v.pack(w);
+            }
+            Cond::Not(c) => {
+                w.out.push(1);
+                c.pack(w);
+            }
+            Cond::And(a, b) => {
+                w.out.push(2);
+                (a, b).pack(w);
+            }
+            Cond::Or(a, b) => {
+                w.out.push(3);
+                (a, b).pack(w);
+            }
+            Cond::Eq { l, r, negated } => {
+                w.out.push(4 + u8::from(negated));
+                (l, r).pack(w);
+            }
+            Cond::Compare(l, r) => {
+                w.out.push(6);
+                (l, r).pack(w);
+            }
+            Cond::Unknown => w.out.push(7),
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        match r.u8() {
+            0 => Cond::Truthy(Pack::unpack(r)),
+            1 => Cond::Not(Pack::unpack(r)),
+            2 => {
+                let (a, b) = Pack::unpack(r);
+                Cond::And(a, b)
+            }
+            3 => {
+                let (a, b) = Pack::unpack(r);
+                Cond::Or(a, b)
+            }
+            tag @ (4 | 5) => {
+                let (l, rr) = Pack::unpack(r);
+                Cond::Eq {
+                    l,
+                    r: rr,
+                    negated: tag == 5,
+                }
+            }
+            6 => {
+                let (l, rr) = Pack::unpack(r);
+                Cond::Compare(l, rr)
+            }
+            _ => Cond::Unknown,
+        }
+    }
+}
+
+impl Pack for Callee {
+    fn pack(&self, w: &mut Writer) {
+        match self {
+            Callee::Ctx(path) => {
+                w.out.push(0);
+                path.pack(w);
+            }
+            Callee::Name(n) => {
+                w.out.push(1);
+                n.pack(w);
+            }
+            Callee::Member(root, path) => {
+                w.out.push(2);
+                root.pack(w);
+                path.pack(w);
+            }
+            Callee::Method(ix, path) => {
+                w.out.push(3);
+                ix.pack(w);
+                path.pack(w);
+            }
+            Callee::Dynamic => w.out.push(4),
+        }
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        match r.u8() {
+            0 => Callee::Ctx(Pack::unpack(r)),
+            1 => Callee::Name(Pack::unpack(r)),
+            2 => {
+                let root = Atom::unpack(r);
+                Callee::Member(root, Pack::unpack(r))
+            }
+            3 => {
+                let ix = u32::unpack(r);
+                Callee::Method(ix, Pack::unpack(r))
+            }
+            _ => Callee::Dynamic,
+        }
+    }
+}
+
+impl Pack for ResultUse {
+    fn pack(&self, w: &mut Writer) {
+        w.out.push(match self {
+            ResultUse::Discarded => 0,
+            ResultUse::Bound => 1,
+            ResultUse::Handled => 2,
+            ResultUse::Dereferenced => 3,
+            ResultUse::Other => 4,
+        });
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        match r.u8() {
+            0 => ResultUse::Discarded,
+            1 => ResultUse::Bound,
+            2 => ResultUse::Handled,
+            3 => ResultUse::Dereferenced,
+            _ => ResultUse::Other,
+        }
+    }
+}
+
+impl Pack for UseKind {
+    fn pack(&self, w: &mut Writer) {
+        w.out.push(match self {
+            UseKind::Handled => 0,
+            UseKind::Dereferenced => 1,
+            UseKind::Plain => 2,
+        });
+    }
+    fn unpack(r: &mut Reader) -> Self {
+        match r.u8() {
+            0 => UseKind::Handled,
+            1 => UseKind::Dereferenced,
+            _ => UseKind::Plain,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Damaged bytes decode to something, without panicking or looping: a
+    /// read past the end is a zero, and no list outgrows the bytes left.
+    #[test]
+    fn damaged_bytes_decode_without_panic() {
+        let mut inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            vec![0xff; 64],
+            // A name and then a list claiming four billion entries.
+            vec![0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for len in [3usize, 40, 400, 4000] {
+            inputs.push(
+                (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        seed as u8
+                    })
+                    .collect(),
+            );
+        }
+        for bytes in inputs {
+            let len = bytes.len() as u32;
+            let bodies = Bodies {
+                bytes: bytes.into_boxed_slice(),
+                starts: vec![0, len / 2, len, len + 7].into_boxed_slice(),
+                atoms: vec![Atom::from("x")].into_boxed_slice(),
+            };
+            for ix in 0..4 {
+                let _ = bodies.get(ix);
+            }
+            assert!(bodies.get(4).is_none());
+        }
+    }
+}
