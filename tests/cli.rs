@@ -677,3 +677,40 @@ export const list = query({
     assert!(err.contains("convex-audit.toml:2"), "{err}");
     assert!(err.contains("fields"), "{err}");
 }
+
+/// A reader that goes away early (`| head -1`) ends the run quietly in
+/// every format: the findings decide the exit code, not the failed write.
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    // Enough open functions that each format's output outgrows a pipe's buffer.
+    let mut src = String::from("import { query } from \"./_generated/server\";\n");
+    for i in 0..400 {
+        src.push_str(&format!(
+            "export const q{i} = query({{ args: {{}}, handler: async (ctx) => await ctx.db.query(\"t\").collect() }});\n"
+        ));
+    }
+    write(dir.path(), "convex/open.ts", &src);
+    for format in ["json", "compact", "github", "sarif", "pretty"] {
+        let mut child = bin()
+            .args(["check", "convex", "--format", format])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        out.read_exact(&mut first).unwrap();
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{format}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
