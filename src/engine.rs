@@ -11,7 +11,7 @@ use crate::config::{Config, Level};
 use crate::finding::{FileError, Finding, Located};
 use crate::model::facts::FileFacts;
 use crate::model::ir::fitted;
-use crate::model::{lower, secrets, Analysis, Module, Project};
+use crate::model::{lower, secrets, Analysis, ConvexFn, Module, Project};
 use crate::model::{ModIx, Sp};
 use crate::parse::{self, line_col};
 use crate::rule::{self, Context};
@@ -168,16 +168,24 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             Outcome::Error(e) => report.errors.push(e),
         }
     }
-    let project = Project::with_aliases(modules, walk::path_aliases(&target.root));
-    let analysis = Analysis::with_known(&project, config.known.clone());
+    let mut project = Project::with_aliases(modules, walk::path_aliases(&target.root));
     // Found in parallel, in module order, each run of modules with its own
     // memo of builder summaries (as the rule scopes below).
-    let mut functions: Vec<_> = scopes(project.modules.len(), &[])
+    // Collected per scope, each list fitted, then moved into one list of the
+    // exact size: a collect of the flattened lists grows per-thread lists by
+    // doubling and then copies them, twice the list's size at the peak.
+    let per_scope: Vec<Vec<ConvexFn>> = scopes(project.modules.len(), &[])
         .into_par_iter()
-        .flat_map_iter(|(mods, _)| {
-            Analysis::with_known(&project, config.known.clone()).functions_in(mods)
+        .map(|(mods, _)| {
+            let mut found = Analysis::with_known(&project, config.known.clone()).functions_in(mods);
+            found.shrink_to_fit();
+            found
         })
         .collect();
+    let mut functions = Vec::with_capacity(per_scope.iter().map(Vec::len).sum());
+    for found in per_scope {
+        functions.extend(found);
+    }
     // By module (stable), so each scope's functions are one slice. Only
     // routes to handlers in other modules are out of order: skip the sort and
     // its buffer (half the list) when there are none.
@@ -185,8 +193,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
         functions.sort_by_key(|f| f.module);
     }
     report.functions += functions.len();
-    let by_handler = rule::handler_index(&functions);
-    let by_id = rule::id_index(&functions);
+    let index = rule::FnIndex::new(&functions);
     let rules: Vec<_> = rule::registry()
         .into_iter()
         .filter(|r| config.level(r.meta().id) != Some(Level::Off))
@@ -207,8 +214,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             for rule in &early {
                 let scope = rule::Scope {
                     all: &functions,
-                    by_handler: &by_handler,
-                    by_id: &by_id,
+                    index: &index,
                     modules: mods.clone(),
                 };
                 // A bug in one rule must not take the others down with it.
@@ -225,6 +231,8 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             (out, crashed)
         })
         .collect();
+    project.drop_bodies();
+    let analysis = Analysis::with_known(&project, config.known.clone());
     let mut findings: Vec<Finding> = Vec::new();
     let mut crashed: Vec<&str> = Vec::new();
     for (found, failed) in per_scope {
@@ -258,8 +266,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     for rule in late {
         let scope = rule::Scope {
             all: &functions,
-            by_handler: &by_handler,
-            by_id: &by_id,
+            index: &index,
             modules: 0..project.modules.len(),
         };
         let mut cx = Context::new(
