@@ -173,7 +173,8 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     // memo of builder summaries (as the rule scopes below).
     // Collected per scope, each list fitted, then moved into one list of the
     // exact size: a collect of the flattened lists grows per-thread lists by
-    // doubling and then copies them, twice the list's size at the peak.
+    // doubling before it copies them (up to three times the list's size at
+    // the peak, not two).
     let per_scope: Vec<Vec<ConvexFn>> = scopes(project.modules.len(), &[])
         .into_par_iter()
         .map(|(mods, _)| {

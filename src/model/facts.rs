@@ -28,6 +28,19 @@ pub enum FnRef {
     Member(Atom, thin_vec::ThinVec<Atom>),
 }
 
+impl FnRef {
+    fn each_atom_mut(&mut self, f: &mut impl FnMut(&mut Atom)) {
+        match self {
+            FnRef::Inline(_) => {}
+            FnRef::Name(n) => f(n),
+            FnRef::Member(root, path) => {
+                f(root);
+                path.iter_mut().for_each(f);
+            }
+        }
+    }
+}
+
 /// A top-level binding and what it holds.
 #[derive(Debug, Clone)]
 pub enum Top {
@@ -152,6 +165,77 @@ impl FileFacts {
             crons: fitted(&mut self.crons),
             secrets: fitted(&mut self.secrets),
             directives: fitted(&mut self.directives),
+        }
+    }
+
+    /// Calls `f` on every name these facts hold (not the packed bodies').
+    pub fn each_atom_mut(&mut self, f: &mut impl FnMut(&mut Atom)) {
+        for i in &mut self.imports {
+            f(&mut i.local);
+            f(&mut i.source);
+            if let ImportKind::Named(n) = &mut i.kind {
+                f(n);
+            }
+        }
+        for (a, b) in &mut self.exports {
+            f(a);
+            f(b);
+        }
+        for (a, b, c) in &mut self.reexports {
+            f(a);
+            f(b);
+            f(c);
+        }
+        self.star_exports.iter_mut().for_each(&mut *f);
+        for (name, top) in &mut self.top {
+            f(name);
+            match top {
+                Top::Object(props) => props.iter_mut().for_each(|(p, _)| f(p)),
+                Top::Custom(def) => {
+                    f(&mut def.base);
+                    if let Some(r) = &mut def.customisation {
+                        r.each_atom_mut(f);
+                    }
+                }
+                Top::Made(r) | Top::Alias(r) => r.each_atom_mut(f),
+                Top::Fn(_) | Top::Reg(_) | Top::Other => {}
+            }
+        }
+        for reg in &mut self.registrations {
+            f(&mut reg.local);
+            f(&mut reg.builder);
+            if let Some(r) = &mut reg.handler {
+                r.each_atom_mut(f);
+            }
+            // Shared only while the lowering holds the one reference.
+            if let Some(args) = reg.args.as_mut().and_then(std::sync::Arc::get_mut) {
+                for (name, validator, _) in &mut args.validators {
+                    f(name);
+                    if let Validator::Id(table) = validator {
+                        f(table);
+                    }
+                }
+                args.loose.iter_mut().for_each(|(name, _)| f(name));
+            }
+        }
+        for route in &mut self.routes {
+            f(&mut route.method);
+            f(&mut route.path);
+            match &mut route.handler {
+                RouteHandler::Inline {
+                    builder, handler, ..
+                } => {
+                    f(builder);
+                    if let Some(r) = handler {
+                        r.each_atom_mut(f);
+                    }
+                }
+                RouteHandler::Ref(r) => r.each_atom_mut(f),
+            }
+        }
+        for cron in &mut self.crons {
+            f(&mut cron.method);
+            cron.target.path.iter_mut().for_each(&mut *f);
         }
     }
 

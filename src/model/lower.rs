@@ -197,6 +197,9 @@ fn lower(module: &Module) -> (FileFacts, Vec<FnBody>) {
     for item in &module.body {
         lw.item(item);
     }
+    // The facts keep the names the bodies' tables share, not the parser's.
+    let pack = &mut lw.scratch.pack;
+    lw.facts.each_atom_mut(&mut |a| pack.share(a));
     lw.facts.bodies = lw.scratch.pack.take();
     if lw.scratch.largest() <= SCRATCH_KEPT {
         SCRATCH.set(Some(lw.scratch));
@@ -1914,6 +1917,7 @@ fn is_hmac_callee(c: &IrCallee, names: &[Atom]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::lower_module;
+    use crate::model::facts::FileFacts;
 
     const SMALL: &str = r#"
 import { query } from "./_generated/server";
@@ -1959,6 +1963,65 @@ export const list = internalQuery({
 "#;
 
     /// Every body of every fixture decodes to what lowering built.
+    /// Modules lowered on one thread hold one copy of each long name, in
+    /// their facts and in their bodies' tables, not each its parser's.
+    #[test]
+    fn modules_share_their_long_names() -> Result<(), String> {
+        const SRC: &str = r#"
+import { internalMutation } from "./_generated/server";
+export const recordConversation = internalMutation({
+  args: { conversationIdentifier: v.id("conversations") },
+  handler: async (ctx) => {
+    const conversationIdentifier = 1;
+    return conversationIdentifier;
+  },
+});
+"#;
+        let lowered = (0..2)
+            .map(|_| {
+                let parsed = crate::parse::parse(SRC, false).map_err(|e| e.message)?;
+                Ok(lower_module(&parsed.module))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let [a, b] = lowered.as_slice() else {
+            return Err("two modules".into());
+        };
+        fn at(n: Option<&swc_atoms::Atom>) -> Option<*const u8> {
+            n.map(|n| n.as_str().as_ptr())
+        }
+        let import = |f: &FileFacts| at(f.imports.first().map(|i| &i.source));
+        let builder = |f: &FileFacts| at(f.registrations.first().map(|r| &r.builder));
+        let export = |f: &FileFacts| at(f.exports.first().map(|e| &e.0));
+        let arg = |f: &FileFacts| {
+            let args = f.registrations.first().and_then(|r| r.args.clone());
+            at(args
+                .as_ref()
+                .and_then(|a| a.validators.first())
+                .map(|v| &v.0))
+        };
+        let local = |f: &FileFacts| {
+            let body = f.bodies.get(0);
+            at(body
+                .as_ref()
+                .and_then(|b| b.bindings.first())
+                .map(|(n, _)| n))
+        };
+        for (what, of) in [
+            (
+                "import source",
+                import as fn(&FileFacts) -> Option<*const u8>,
+            ),
+            ("builder", builder),
+            ("export", export),
+            ("argument", arg),
+            ("body binding", local),
+        ] {
+            assert!(of(a).is_some(), "{what}");
+            assert_eq!(of(a), of(b), "{what}");
+        }
+        Ok(())
+    }
+
     #[test]
     fn packed_bodies_decode_to_what_was_lowered() {
         let mut files = Vec::new();

@@ -8,7 +8,7 @@
 //! names are written as indices into a table the module builds as it goes,
 //! which a serde `Serialize` impl has no way to reach.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use swc_atoms::Atom;
 use thin_vec::ThinVec;
 
@@ -63,7 +63,19 @@ pub(super) struct Packer {
     starts: Vec<u32>,
     atoms: Vec<Atom>,
     atom_ix: HashMap<Atom, u32>,
+    /// Long names (not stored inline in an atom) as this thread has already
+    /// tabled them, kept from module to module: a table holds this copy
+    /// rather than its parser's, so the modules that mention a name share
+    /// one allocation. The facts' names are replaced with these copies too.
+    shared: HashSet<Atom>,
 }
+
+/// Atoms of up to this many bytes are stored inline, with no allocation to share.
+const INLINE: usize = std::mem::size_of::<Atom>() - 1;
+
+/// Past this many shared names the set starts again: it bounds what a thread
+/// holds on to, and real projects have far fewer.
+const SHARED_MAX: usize = 1 << 16;
 
 impl Packer {
     /// Packs `body` as the module's next one; its index.
@@ -73,8 +85,15 @@ impl Packer {
             out: &mut self.bytes,
             atoms: &mut self.atoms,
             atom_ix: &mut self.atom_ix,
+            shared: &mut self.shared,
         });
         (self.starts.len() - 1) as FnIx
+    }
+
+    /// Replaces a name with the thread's copy, as the bodies' tables hold
+    /// it: for the names the module's other facts keep.
+    pub(super) fn share(&mut self, a: &mut Atom) {
+        *a = shared_copy(&mut self.shared, a);
     }
 
     /// The module's bodies, each list copied to a block of its length,
@@ -100,6 +119,7 @@ struct Writer<'a> {
     out: &'a mut Vec<u8>,
     atoms: &'a mut Vec<Atom>,
     atom_ix: &'a mut HashMap<Atom, u32>,
+    shared: &'a mut HashSet<Atom>,
 }
 
 impl Writer<'_> {
@@ -116,13 +136,33 @@ impl Writer<'_> {
             Some(&ix) => ix,
             None => {
                 let ix = self.atoms.len() as u32;
+                let a = self.shared_copy(a);
                 self.atoms.push(a.clone());
-                self.atom_ix.insert(a.clone(), ix);
+                self.atom_ix.insert(a, ix);
                 ix
             }
         };
         self.u32(ix);
     }
+
+    fn shared_copy(&mut self, a: &Atom) -> Atom {
+        shared_copy(self.shared, a)
+    }
+}
+
+/// The thread's copy of a long name (this one, if it is the first).
+fn shared_copy(shared: &mut HashSet<Atom>, a: &Atom) -> Atom {
+    if a.len() <= INLINE {
+        return a.clone();
+    }
+    if let Some(copy) = shared.get(a) {
+        return copy.clone();
+    }
+    if shared.len() >= SHARED_MAX {
+        shared.clear();
+    }
+    shared.insert(a.clone());
+    a.clone()
 }
 
 /// Reads what a `Writer` wrote. Past the end it reads zeros, and a list
