@@ -43,6 +43,7 @@ impl Bodies {
             buf: self.bytes.get(start..)?,
             at: 0,
             atoms: &self.atoms,
+            last_lo: 0,
         };
         Some(FnBody::unpack(&mut r))
     }
@@ -86,6 +87,7 @@ impl Packer {
             atoms: &mut self.atoms,
             atom_ix: &mut self.atom_ix,
             shared: &mut self.shared,
+            last_lo: 0,
         });
         (self.starts.len() - 1) as FnIx
     }
@@ -120,6 +122,9 @@ struct Writer<'a> {
     atoms: &'a mut Vec<Atom>,
     atom_ix: &'a mut HashMap<Atom, u32>,
     shared: &'a mut HashSet<Atom>,
+    /// The start of the span written last: spans are written as the
+    /// distance from it (most are near, so one byte rather than two).
+    last_lo: u32,
 }
 
 impl Writer<'_> {
@@ -172,6 +177,7 @@ struct Reader<'a> {
     buf: &'a [u8],
     at: usize,
     atoms: &'a [Atom],
+    last_lo: u32,
 }
 
 impl Reader<'_> {
@@ -325,12 +331,20 @@ impl<T> Pack for Run<T> {
 
 /// Spans as start and length (lengths are short).
 impl Pack for Sp {
+    // The start as a zigzag varint of its distance from the last span's
+    // start (either way), then the length. Wrapping arithmetic: any bytes
+    // decode to some span.
     fn pack(&self, w: &mut Writer) {
-        w.u32(self.lo);
+        let d = self.lo.wrapping_sub(w.last_lo) as i32;
+        w.u32(((d << 1) ^ (d >> 31)) as u32);
         w.u32(self.hi.wrapping_sub(self.lo));
+        w.last_lo = self.lo;
     }
     fn unpack(r: &mut Reader) -> Self {
-        let lo = r.u32();
+        let z = r.u32();
+        let d = ((z >> 1) as i32) ^ -((z & 1) as i32);
+        let lo = r.last_lo.wrapping_add(d as u32);
+        r.last_lo = lo;
         Sp {
             lo,
             hi: lo.wrapping_add(r.u32()),
