@@ -84,9 +84,10 @@ pub struct Args {
     /// The `args` key.
     pub span: Sp,
     /// Each argument, its validator, and the validator's span.
-    pub validators: Vec<(Atom, Validator, Sp)>,
-    /// Every `v.any()` inside, with the argument it is in.
-    pub loose: Vec<(Atom, Sp)>,
+    pub validators: thin_vec::ThinVec<(Atom, Validator, Sp)>,
+    /// Every `v.any()` inside, with the argument it is in (usually none).
+    /// Thin vectors: a registration's `Args` is 24 bytes, not 56.
+    pub loose: thin_vec::ThinVec<(Atom, Sp)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

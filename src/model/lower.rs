@@ -1962,7 +1962,6 @@ export const list = internalQuery({
 });
 "#;
 
-    /// Every body of every fixture decodes to what lowering built.
     /// Modules lowered on one thread hold one copy of each long name, in
     /// their facts and in their bodies' tables, not each its parser's.
     #[test]
@@ -2022,6 +2021,7 @@ export const recordConversation = internalMutation({
         Ok(())
     }
 
+    /// Every body of every fixture decodes to what lowering built.
     #[test]
     fn packed_bodies_decode_to_what_was_lowered() {
         let mut files = Vec::new();

@@ -141,17 +141,13 @@ impl Writer<'_> {
             Some(&ix) => ix,
             None => {
                 let ix = self.atoms.len() as u32;
-                let a = self.shared_copy(a);
+                let a = shared_copy(self.shared, a);
                 self.atoms.push(a.clone());
                 self.atom_ix.insert(a, ix);
                 ix
             }
         };
         self.u32(ix);
-    }
-
-    fn shared_copy(&mut self, a: &Atom) -> Atom {
-        shared_copy(self.shared, a)
     }
 }
 
@@ -329,11 +325,10 @@ impl<T> Pack for Run<T> {
     }
 }
 
-/// Spans as start and length (lengths are short).
+/// Spans as start and length (lengths are short), the start as a zigzag
+/// varint of its distance from the last span's start (either way). The
+/// arithmetic wraps: any bytes decode to some span.
 impl Pack for Sp {
-    // The start as a zigzag varint of its distance from the last span's
-    // start (either way), then the length. Wrapping arithmetic: any bytes
-    // decode to some span.
     fn pack(&self, w: &mut Writer) {
         let d = self.lo.wrapping_sub(w.last_lo) as i32;
         w.u32(((d << 1) ^ (d >> 31)) as u32);
