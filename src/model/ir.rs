@@ -143,6 +143,10 @@ impl<T> Default for Run<T> {
 }
 impl<T> std::fmt::Debug for Run<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Where an empty run starts means nothing (nor is it kept when packed).
+        if self.len == 0 {
+            return write!(f, "..");
+        }
         write!(f, "{}..{}", self.at, self.end())
     }
 }

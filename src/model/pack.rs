@@ -13,8 +13,8 @@ use swc_atoms::Atom;
 use thin_vec::ThinVec;
 
 use super::ir::{
-    CallSite, Callee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head, If, IfIx, Node, ResultUse,
-    Run, Sp, Try, TryIx, Use, UseKind, Val, ValIx,
+    CallIx, CallSite, Callee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head, If, IfIx, Node,
+    ResultUse, Run, Sp, Try, TryIx, Use, UseKind, Val, ValIx,
 };
 
 /// A module's bodies, packed.
@@ -44,6 +44,7 @@ impl Bodies {
             at: 0,
             atoms: &self.atoms,
             last_lo: 0,
+            run_ends: [0; POOLS],
         };
         Some(FnBody::unpack(&mut r))
     }
@@ -88,6 +89,7 @@ impl Packer {
             atom_ix: &mut self.atom_ix,
             shared: &mut self.shared,
             last_lo: 0,
+            run_ends: [0; POOLS],
         });
         (self.starts.len() - 1) as FnIx
     }
@@ -125,6 +127,8 @@ struct Writer<'a> {
     /// The start of the span written last: spans are written as the
     /// distance from it (most are near, so one byte rather than two).
     last_lo: u32,
+    /// Where the run written last into each pool ends (see `Run`'s `Pack`).
+    run_ends: [u32; POOLS],
 }
 
 impl Writer<'_> {
@@ -174,6 +178,7 @@ struct Reader<'a> {
     at: usize,
     atoms: &'a [Atom],
     last_lo: u32,
+    run_ends: [u32; POOLS],
 }
 
 impl Reader<'_> {
@@ -313,15 +318,67 @@ impl Pack for ThinVec<Atom> {
     }
 }
 
-impl<T> Pack for Run<T> {
+/// A body's pools, for `Run`'s codec: each remembers where its last run ended.
+const POOLS: usize = 5;
+
+/// The pool a run's entries live in.
+trait Pooled {
+    const POOL: usize;
+}
+impl Pooled for Node {
+    const POOL: usize = 0;
+}
+impl Pooled for Atom {
+    const POOL: usize = 1;
+}
+impl Pooled for CallIx {
+    const POOL: usize = 2;
+}
+impl Pooled for (Atom, Option<Atom>) {
+    const POOL: usize = 3;
+}
+impl Pooled for (Atom, Atom) {
+    const POOL: usize = 4;
+}
+
+/// Runs as one varint, `len << 1`, when empty (six in ten) or when the run
+/// starts where the last run into its pool ended (lists are mostly built in
+/// the order they are written); otherwise with the low bit set and the
+/// start after it. An empty run reads back as `Run::EMPTY` (where an empty
+/// run starts means nothing).
+impl<T: Pooled> Pack for Run<T> {
     fn pack(&self, w: &mut Writer) {
         let (at, len) = self.raw();
-        w.u32(at);
-        w.u32(len);
+        if len == 0 {
+            w.out.push(0);
+            return;
+        }
+        let next = w.run_ends.get(T::POOL).copied().unwrap_or(0);
+        if let Some(end) = w.run_ends.get_mut(T::POOL) {
+            *end = at.wrapping_add(len);
+        }
+        if at == next {
+            w.u32(len << 1);
+        } else {
+            w.u32(len << 1 | 1);
+            w.u32(at);
+        }
     }
     fn unpack(r: &mut Reader) -> Self {
-        let at = r.u32();
-        Run::from_raw(at, r.u32())
+        let v = r.u32();
+        let len = v >> 1;
+        let at = if v & 1 == 1 {
+            r.u32()
+        } else {
+            r.run_ends.get(T::POOL).copied().unwrap_or(0)
+        };
+        if len == 0 {
+            return Run::EMPTY;
+        }
+        if let Some(end) = r.run_ends.get_mut(T::POOL) {
+            *end = at.wrapping_add(len);
+        }
+        Run::from_raw(at, len)
     }
 }
 
