@@ -439,7 +439,6 @@ fields!(Try {
     handler,
     finalizer
 });
-fields!(Flow { env, names, calls });
 fields!(FnArg { public, path, span });
 fields!(Use { name, kind, span });
 fields!(FnBody {
@@ -481,6 +480,36 @@ fn unflags<const N: usize>(r: &mut Reader) -> [bool; N] {
     std::array::from_fn(|i| byte & (1 << i) != 0)
 }
 
+/// `v`'s value, if any: whether there is one is a flag written before.
+fn some<T: Pack>(w: &mut Writer, v: &Option<T>) {
+    if let Some(v) = v {
+        v.pack(w);
+    }
+}
+
+/// What `some` wrote, given its flag.
+fn read_some<T: Pack>(r: &mut Reader, there: bool) -> Option<T> {
+    there.then(|| T::unpack(r))
+}
+
+/// A run whose emptiness is a flag written before: nothing when empty.
+fn run_if<T: Pooled>(w: &mut Writer, run: Run<T>) {
+    if !run.is_empty() {
+        run.pack(w);
+    }
+}
+
+/// What `run_if` wrote, given its flag.
+fn read_run<T: Pooled>(r: &mut Reader, there: bool) -> Run<T> {
+    if there {
+        Run::unpack(r)
+    } else {
+        Run::EMPTY
+    }
+}
+
+/// A value's flags, then which of its optional parts are there (most are
+/// absent), then those parts.
 impl Pack for Val {
     fn pack(&self, w: &mut Writer) {
         self.head.pack(w);
@@ -493,33 +522,44 @@ impl Pack for Val {
                 self.calls,
                 self.error_shaped,
                 self.public,
+                self.prop.is_some(),
+                self.lit.is_some(),
+                self.flow.env.is_some(),
             ],
         );
-        self.prop.pack(w);
-        self.lit.pack(w);
-        self.flow.pack(w);
+        some(w, &self.prop);
+        some(w, &self.lit);
+        some(w, &self.flow.env);
+        self.flow.names.pack(w);
+        self.flow.calls.pack(w);
         self.span.pack(w);
     }
     fn unpack(r: &mut Reader) -> Self {
         let head = Head::unpack(r);
         let refs = Run::unpack(r);
-        let [env, hmac, calls, error_shaped, public] = unflags(r);
+        let [env, hmac, calls, error_shaped, public, prop, lit, flow_env] = unflags(r);
         Val {
             head,
             refs,
             env,
             hmac,
             calls,
-            prop: Pack::unpack(r),
-            lit: Pack::unpack(r),
+            prop: read_some(r, prop),
+            lit: read_some(r, lit),
             error_shaped,
             public,
-            flow: Pack::unpack(r),
+            flow: Flow {
+                env: read_some(r, flow_env),
+                names: Pack::unpack(r),
+                calls: Pack::unpack(r),
+            },
             span: Pack::unpack(r),
         }
     }
 }
 
+/// A call's flags and which optional parts are there, then which of its
+/// argument lists are not empty (most are), then those parts and lists.
 impl Pack for CallSite {
     fn pack(&self, w: &mut Writer) {
         self.callee.pack(w);
@@ -533,23 +573,53 @@ impl Pack for CallSite {
                 self.passes_ctx,
                 self.secret_arg,
                 self.throws_true,
+                self.first_str.is_some(),
+                self.fn_arg.is_some(),
+                self.arg_flow.env.is_some(),
             ],
         );
-        self.name_args.pack(w);
-        self.first_str.pack(w);
-        self.fn_arg.pack(w);
-        self.arg_flow.pack(w);
-        self.arg_paths.pack(w);
-        self.arg_calls.pack(w);
-        self.arg_props.pack(w);
-        self.arg_names.pack(w);
+        flags(
+            w,
+            [
+                !self.name_args.is_empty(),
+                !self.arg_flow.names.is_empty(),
+                !self.arg_flow.calls.is_empty(),
+                !self.arg_paths.is_empty(),
+                !self.arg_calls.is_empty(),
+                !self.arg_props.is_empty(),
+                !self.arg_names.is_empty(),
+            ],
+        );
+        some(w, &self.first_str);
+        some(w, &self.fn_arg);
+        some(w, &self.arg_flow.env);
+        run_if(w, self.name_args);
+        run_if(w, self.arg_flow.names);
+        run_if(w, self.arg_flow.calls);
+        run_if(w, self.arg_paths);
+        run_if(w, self.arg_calls);
+        run_if(w, self.arg_props);
+        run_if(w, self.arg_names);
         self.result.pack(w);
     }
     fn unpack(r: &mut Reader) -> Self {
         let callee = Callee::unpack(r);
         let span = Sp::unpack(r);
         let callee_span = Sp::unpack(r);
-        let [is_new, awaited, passes_ctx, secret_arg, throws_true] = unflags(r);
+        let [is_new, awaited, passes_ctx, secret_arg, throws_true, first_str, fn_arg, flow_env] =
+            unflags(r);
+        let [name_args, flow_names, flow_calls, arg_paths, arg_calls, arg_props, arg_names] =
+            unflags(r);
+        // Read in the order written.
+        let first_str = read_some(r, first_str);
+        let fn_arg = read_some(r, fn_arg);
+        let env = read_some(r, flow_env);
+        let name_args = read_run(r, name_args);
+        let arg_flow = Flow {
+            env,
+            names: read_run(r, flow_names),
+            calls: read_run(r, flow_calls),
+        };
         CallSite {
             callee,
             span,
@@ -557,15 +627,15 @@ impl Pack for CallSite {
             is_new,
             awaited,
             passes_ctx,
-            name_args: Pack::unpack(r),
+            name_args,
             secret_arg,
-            first_str: Pack::unpack(r),
-            fn_arg: Pack::unpack(r),
-            arg_flow: Pack::unpack(r),
-            arg_paths: Pack::unpack(r),
-            arg_calls: Pack::unpack(r),
-            arg_props: Pack::unpack(r),
-            arg_names: Pack::unpack(r),
+            first_str,
+            fn_arg,
+            arg_flow,
+            arg_paths: read_run(r, arg_paths),
+            arg_calls: read_run(r, arg_calls),
+            arg_props: read_run(r, arg_props),
+            arg_names: read_run(r, arg_names),
             throws_true,
             result: Pack::unpack(r),
         }
