@@ -177,7 +177,7 @@ fn by_id(all: &[ConvexFn], project: &Project, id: &str) -> Option<usize> {
         let m = project.module_ix(id.get(..at)?)?;
         let lo = all.partition_point(|f| f.module < m);
         let hi = all.partition_point(|f| f.module <= m);
-        (lo..hi).find(|&i| all.get(i).is_some_and(|f| f.id == id))
+        (lo..hi).find(|&i| all.get(i).is_some_and(|f| &*f.id == id))
     })
 }
 
@@ -337,7 +337,7 @@ export const alsoGet = mutation({ args: {}, handler: shared });
         let project = Project::new(vec![module("a", TWO)?, module("b:c", TWO)?]);
         let analysis = Analysis::new(&project);
         let all = analysis.functions_in(0..project.modules.len());
-        let ids: Vec<&str> = all.iter().map(|f| f.id.as_str()).collect();
+        let ids: Vec<&str> = all.iter().map(|f| &*f.id).collect();
         assert_eq!(
             ids,
             [

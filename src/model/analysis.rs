@@ -22,7 +22,7 @@ const MAX_BUILDER_DEPTH: u32 = 16;
 pub struct ConvexFn {
     pub module: ModIx,
     /// `messages:send`, `http:POST /stripe`.
-    pub id: String,
+    pub id: Box<str>,
     pub kind: Kind,
     pub visibility: Visibility,
     /// The exported name (or the route), where findings point.
@@ -31,9 +31,10 @@ pub struct ConvexFn {
     pub builder: Builder,
     pub handler: Option<(ModIx, FnIx)>,
     /// `POST /stripe` when reached through an HTTP route.
-    pub route: Option<String>,
-    /// The `args` validators (None: legacy form, or no `args` key).
-    pub args: Option<std::sync::Arc<Args>>,
+    pub route: Option<Box<str>>,
+    /// Its registration in `module` (None for a route), whose `args` the
+    /// rules read through `Analysis::args`.
+    pub reg: Option<u32>,
 }
 
 impl ConvexFn {
@@ -233,13 +234,24 @@ impl<'p> Analysis<'p> {
         }
     }
 
-    /// Does a configured entry name this call (by its callee name, or as the
-    /// `module:export` it resolves to)?
+    /// A function's `args` validators (None: legacy form, no `args` key, or a route).
+    pub fn args(&self, f: &ConvexFn) -> Option<&'p Args> {
+        let module = self.project.module(f.module)?;
+        module
+            .facts
+            .registrations
+            .get(f.reg? as usize)?
+            .args
+            .as_ref()
+    }
+
     /// What the configuration declares about the project.
     pub fn known(&self) -> &Known {
         &self.known
     }
 
+    /// Does a configured entry name this call (by its callee name, or as the
+    /// `module:export` it resolves to)?
     fn known_as(&self, list: &[String], m: ModIx, f: &FnBody, call: &CallSite) -> bool {
         if list.is_empty() {
             return false;
@@ -373,7 +385,7 @@ impl<'p> Analysis<'p> {
                     handler: self.handler(m, reg.handler.as_ref()),
                     builder,
                     route: None,
-                    args: reg.args.clone(),
+                    reg: u32::try_from(*r).ok(),
                 });
             }
             for route in &facts.routes {
@@ -404,8 +416,8 @@ impl<'p> Analysis<'p> {
                     builder_span: *builder_span,
                     handler: self.handler(m, handler.as_ref()),
                     builder: b,
-                    route: Some(label),
-                    args: None,
+                    route: Some(label.clone().into_boxed_str()),
+                    reg: None,
                 })
             }
             RouteHandler::Ref(r) => {
@@ -431,8 +443,8 @@ impl<'p> Analysis<'p> {
                     builder_span: reg.builder_span,
                     handler: self.handler(t, reg.handler.as_ref()),
                     builder: b,
-                    route: Some(label),
-                    args: None,
+                    route: Some(label.clone().into_boxed_str()),
+                    reg: None,
                 })
             }
         }
@@ -2551,12 +2563,12 @@ fn implies_public(f: &FnBody, cond: &Cond, truth: bool, depth: u32) -> bool {
 
 /// A function's id, `module:name` (built directly: one per function, and
 /// `format!` costs several times the copy).
-fn fn_id(module: &str, name: &str) -> String {
+fn fn_id(module: &str, name: &str) -> Box<str> {
     let mut id = String::with_capacity(module.len() + 1 + name.len());
     id.push_str(module);
     id.push(':');
     id.push_str(name);
-    id
+    id.into_boxed_str()
 }
 
 fn dotted(root: &Atom, path: &[Atom]) -> String {

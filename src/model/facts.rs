@@ -76,7 +76,7 @@ pub struct Registration {
     pub builder_span: Sp,
     pub handler: Option<FnRef>,
     /// The `args` validators; None for the legacy form or an object without `args`.
-    pub args: Option<std::sync::Arc<Args>>,
+    pub args: Option<Args>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -209,7 +209,7 @@ impl FileFacts {
                 r.each_atom_mut(f);
             }
             // Shared only while the lowering holds the one reference.
-            if let Some(args) = reg.args.as_mut().and_then(std::sync::Arc::get_mut) {
+            if let Some(args) = &mut reg.args {
                 for (name, validator, _) in &mut args.validators {
                     f(name);
                     if let Validator::Id(table) = validator {

@@ -449,7 +449,7 @@ impl ModuleLowerer {
                         name_span,
                         builder_span: sp(callee.span()),
                         handler,
-                        args: args.map(std::sync::Arc::new),
+                        args,
                     };
                     self.facts.registrations.push(reg);
                     return Top::Reg(self.facts.registrations.len() - 1);
@@ -1992,7 +1992,7 @@ export const recordConversation = internalMutation({
         let builder = |f: &FileFacts| at(f.registrations.first().map(|r| &r.builder));
         let export = |f: &FileFacts| at(f.exports.first().map(|e| &e.0));
         let arg = |f: &FileFacts| {
-            let args = f.registrations.first().and_then(|r| r.args.clone());
+            let args = f.registrations.first().and_then(|r| r.args.as_ref());
             at(args
                 .as_ref()
                 .and_then(|a| a.validators.first())

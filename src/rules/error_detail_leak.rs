@@ -36,7 +36,14 @@ impl Rule for ErrorDetailLeak {
                 };
                 let message = format!("in {subject}, {} {}", leak.what, leak.sink);
                 let help = "log the detail on the server (`console.error`) and send the caller a fixed, generic message (`throw new ConvexError(\"Payment failed\")`)".to_string();
-                cx.report(hm, leak.span, message, Vec::new(), Some(f.id.clone()), help);
+                cx.report(
+                    hm,
+                    leak.span,
+                    message,
+                    Vec::new(),
+                    Some(f.id.to_string()),
+                    help,
+                );
             }
         }
     }

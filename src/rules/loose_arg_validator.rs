@@ -23,7 +23,7 @@ impl Rule for LooseArgValidator {
             if f.visibility != Visibility::Public {
                 continue;
             }
-            let Some(args) = &f.args else {
+            let Some(args) = cx.analysis.args(f) else {
                 continue;
             };
             for (name, span) in &args.loose {
@@ -36,7 +36,14 @@ impl Rule for LooseArgValidator {
                     message: format!("`{}`", f.id),
                 }];
                 let help = "replace `v.any()` with the exact shape (`v.object({ ... })`, `v.union(...)`, `v.id(\"table\")`)".to_string();
-                cx.report(f.module, *span, message, labels, Some(f.id.clone()), help);
+                cx.report(
+                    f.module,
+                    *span,
+                    message,
+                    labels,
+                    Some(f.id.to_string()),
+                    help,
+                );
             }
         }
     }

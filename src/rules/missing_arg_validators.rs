@@ -23,7 +23,7 @@ impl Rule for MissingArgValidators {
             if !f.client_callable() {
                 continue;
             }
-            if f.args.is_some() {
+            if cx.analysis.args(f).is_some() {
                 continue;
             }
             // A handler that declares no arguments parameter reads none: whatever a
@@ -49,7 +49,7 @@ impl Rule for MissingArgValidators {
                 f.name_span,
                 message,
                 labels,
-                Some(f.id.clone()),
+                Some(f.id.to_string()),
                 help,
             );
         }

@@ -90,7 +90,7 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
         f.name_span,
         message,
         labels,
-        Some(f.id.clone()),
+        Some(f.id.to_string()),
         help,
     );
 }

@@ -24,7 +24,7 @@ impl Rule for MissingOwnershipCheck {
             if !cx.analysis.decides_access_per_document(f) {
                 continue;
             }
-            let (Some(args), Some((hm, hix))) = (&f.args, f.handler) else {
+            let (Some(args), Some((hm, hix))) = (cx.analysis.args(f), f.handler) else {
                 continue;
             };
             let id_args: Vec<_> = args
@@ -58,14 +58,14 @@ impl Rule for MissingOwnershipCheck {
                 }
                 let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller".to_string();
                 if hm == f.module {
-                    cx.report(hm, u.span, message, labels, Some(f.id.clone()), help);
+                    cx.report(hm, u.span, message, labels, Some(f.id.to_string()), help);
                 } else {
                     cx.report(
                         f.module,
                         f.name_span,
                         message,
                         labels,
-                        Some(f.id.clone()),
+                        Some(f.id.to_string()),
                         help,
                     );
                 }

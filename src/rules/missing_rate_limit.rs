@@ -53,7 +53,7 @@ impl Rule for MissingRateLimit {
                 f.name_span,
                 message,
                 labels,
-                Some(f.id.clone()),
+                Some(f.id.to_string()),
                 help,
             );
         }
