@@ -169,32 +169,20 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
         }
     }
     let mut project = Project::with_aliases(modules, walk::path_aliases(&target.root));
-    // Found in parallel, in module order, each run of modules with its own
-    // memo of builder summaries (as the rule scopes below).
-    // Collected per scope, each list fitted, then moved into one list of the
-    // exact size: a collect of the flattened lists grows per-thread lists by
-    // doubling before it copies them (up to three times the list's size at
-    // the peak, not two).
-    let per_scope: Vec<Vec<ConvexFn>> = scopes(project.modules.len(), &[])
-        .into_par_iter()
-        .map(|(mods, _)| {
-            let mut found = Analysis::with_known(&project, config.known.clone()).functions_in(mods);
+    // Found in parallel, a list per scope (as the rule scopes below), each
+    // scope with its own memo of builder summaries.
+    let scopes = scopes(project.modules.len());
+    let lists: Vec<Vec<ConvexFn>> = scopes
+        .par_iter()
+        .map(|mods| {
+            let mut found =
+                Analysis::with_known(&project, config.known.clone()).functions_in(mods.clone());
             found.shrink_to_fit();
             found
         })
         .collect();
-    let mut functions = Vec::with_capacity(per_scope.iter().map(Vec::len).sum());
-    for found in per_scope {
-        functions.extend(found);
-    }
-    // By module (stable), so each scope's functions are one slice. Only
-    // routes to handlers in other modules are out of order: skip the sort and
-    // its buffer (half the list) when there are none.
-    if !functions.is_sorted_by_key(|f| f.module) {
-        functions.sort_by_key(|f| f.module);
-    }
+    let functions = rule::Functions::new(lists, SCOPE_MODULES);
     report.functions += functions.len();
-    let index = rule::FnIndex::new(&functions);
     let rules: Vec<_> = rule::registry()
         .into_iter()
         .filter(|r| config.level(r.meta().id) != Some(Level::Off))
@@ -203,25 +191,23 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     // Rules run per scope, scopes in parallel, each with its own memo of
     // helper summaries. Scopes are cut by module count, never by thread
     // count, so the findings are the same at any -j.
-    let function_modules: Vec<ModIx> = functions.iter().map(|f| f.module).collect();
-    let scopes = scopes(project.modules.len(), &function_modules);
     let per_scope: Vec<(Vec<Finding>, Vec<&'static str>)> = scopes
         .par_iter()
-        .map(|(mods, fns)| {
+        .enumerate()
+        .map(|(k, mods)| {
             let analysis = Analysis::with_known(&project, config.known.clone());
-            let in_scope = functions.get(fns.clone()).unwrap_or_default();
             let mut out = Vec::new();
             let mut crashed = Vec::new();
             for rule in &early {
                 let scope = rule::Scope {
                     all: &functions,
-                    index: &index,
                     modules: mods.clone(),
                 };
                 // A bug in one rule must not take the others down with it.
                 let mut found = Vec::new();
                 let ran = catch_unwind(AssertUnwindSafe(|| {
-                    let mut cx = Context::new(&analysis, in_scope, scope, rule.meta(), &mut found);
+                    let mut cx =
+                        Context::new(&analysis, functions.list(k), scope, rule.meta(), &mut found);
                     rule.run(&mut cx);
                 }));
                 match ran {
@@ -229,12 +215,14 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
                     Err(_) => crashed.push(rule.meta().id),
                 }
             }
-            (out, crashed)
+            // Fitted: the lists are held until every scope is done.
+            (fitted(&mut out), crashed)
         })
         .collect();
     project.drop_bodies();
     let analysis = Analysis::with_known(&project, config.known.clone());
-    let mut findings: Vec<Finding> = Vec::new();
+    let mut findings: Vec<Finding> =
+        Vec::with_capacity(per_scope.iter().map(|(found, _)| found.len()).sum());
     let mut crashed: Vec<&str> = Vec::new();
     for (found, failed) in per_scope {
         findings.extend(found);
@@ -265,20 +253,26 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     let unused = suppress::apply(&project, &mut located);
     let mut late_findings: Vec<Finding> = Vec::new();
     for rule in late {
-        let scope = rule::Scope {
-            all: &functions,
-            index: &index,
-            modules: 0..project.modules.len(),
-        };
-        let mut cx = Context::new(
-            &analysis,
-            &functions,
-            scope,
-            rule.meta(),
-            &mut late_findings,
-        );
-        cx.set_unused_suppressions(&unused);
-        rule.run(&mut cx);
+        for (k, mods) in scopes.iter().enumerate() {
+            let scope = rule::Scope {
+                all: &functions,
+                modules: mods.clone(),
+            };
+            let in_scope: Vec<(ModIx, usize)> = unused
+                .iter()
+                .filter(|(m, _)| mods.contains(m))
+                .copied()
+                .collect();
+            let mut cx = Context::new(
+                &analysis,
+                functions.list(k),
+                scope,
+                rule.meta(),
+                &mut late_findings,
+            );
+            cx.set_unused_suppressions(&in_scope);
+            rule.run(&mut cx);
+        }
     }
     located.extend(locate(
         &project,
@@ -310,18 +304,13 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
 /// helpers it shares with others, small enough to spread over the threads.
 const SCOPE_MODULES: usize = 8;
 
-/// (module range, range of functions) per scope, given each function's module in order.
-fn scopes(
-    modules: usize,
-    function_modules: &[ModIx],
-) -> Vec<(std::ops::Range<ModIx>, std::ops::Range<usize>)> {
+/// The modules of each scope, in order.
+fn scopes(modules: usize) -> Vec<std::ops::Range<ModIx>> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < modules.max(1) {
         let end = (start + SCOPE_MODULES).min(modules);
-        let lo = function_modules.partition_point(|&m| m < start);
-        let hi = function_modules.partition_point(|&m| m < end);
-        out.push((start..end, lo..hi));
+        out.push(start..end);
         start = end.max(start + 1);
     }
     out
@@ -537,13 +526,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scopes_cover_every_module_and_function_once() {
-        let fns = [0, 0, 3, 7, 8, 8, 15, 19];
-        assert_eq!(
-            scopes(20, &fns),
-            vec![(0..8, 0..4), (8..16, 4..7), (16..20, 7..8)]
-        );
-        assert_eq!(scopes(0, &[]), vec![(0..0, 0..0)]);
-        assert_eq!(scopes(3, &[2]), vec![(0..3, 0..1)]);
+    fn scopes_cover_every_module_once() {
+        assert_eq!(scopes(20), vec![0..8, 8..16, 16..20]);
+        assert_eq!(scopes(16), vec![0..8, 8..16]);
+        assert_eq!(scopes(0), vec![0..0]);
+        assert_eq!(scopes(3), vec![0..3]);
     }
 }

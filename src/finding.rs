@@ -1,5 +1,6 @@
 //! Findings, as rules report them and as they are printed.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -10,7 +11,7 @@ use crate::rule::Severity;
 #[derive(Debug, Clone)]
 pub struct Label {
     pub span: Sp,
-    pub message: String,
+    pub message: Cow<'static, str>,
 }
 
 /// A finding in model terms: a module and byte spans.
@@ -19,7 +20,8 @@ pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
     pub message: String,
-    pub help: String,
+    /// Mostly fixed text, so borrowed rather than copied per finding.
+    pub help: Cow<'static, str>,
     pub module: ModIx,
     /// Narrow (the exported name), so a suppression on the line above matches it.
     pub span: Sp,
@@ -42,7 +44,7 @@ pub struct Located {
     pub end_line: usize,
     pub end_column: usize,
     pub function: Option<String>,
-    pub help: String,
+    pub help: Cow<'static, str>,
     #[serde(skip)]
     pub span: Sp,
     #[serde(skip)]

@@ -132,53 +132,137 @@ pub struct Context<'a, 'p> {
     unused: &'a [(ModIx, usize)],
 }
 
-/// The whole project's function tables, shared by every scope.
+/// What a rule sees of the project beyond its scope.
 pub struct Scope<'a> {
-    /// Every Convex function, ordered by module.
-    pub all: &'a [ConvexFn],
-    pub index: &'a FnIndex,
+    /// Every Convex function.
+    pub all: &'a Functions,
     /// The modules in scope.
     pub modules: std::ops::Range<ModIx>,
 }
 
-/// The Convex function of each handler body: the list's positions with a
-/// handler, sorted by it and searched by bisection. A hash map of them was
-/// 6.5 MB at 10,000 files; lookups are few.
-pub struct FnIndex {
-    by_handler: Vec<u32>,
+/// Every Convex function of the project, in one list per run of `per`
+/// modules (the engine's scopes), each ordered by module. Kept as the lists
+/// the scopes built, in parallel, rather than copied into one: the copy was
+/// the size of the lists again at the peak.
+pub struct Functions {
+    lists: Vec<Vec<ConvexFn>>,
+    per: usize,
+    /// The functions with a handler, as (list, position), sorted by handler
+    /// and searched by bisection. A hash map of them was 6.5 MB at 10,000
+    /// files; lookups are few.
+    by_handler: Vec<(u32, u32)>,
 }
 
-impl FnIndex {
-    pub fn new(functions: &[ConvexFn]) -> Self {
-        let at = |i: u32| functions.get(i as usize);
-        let n = u32::try_from(functions.len()).unwrap_or(u32::MAX);
-        let mut by_handler: Vec<u32> = (0..n)
-            .filter(|&i| at(i).is_some_and(|f| f.handler.is_some()))
-            .collect();
+impl Functions {
+    /// `lists[k]` holds what modules `k * per ..` define, in module order,
+    /// except that a route's function belongs to its handler's module,
+    /// which may be another list's: those move there. The result is the
+    /// order one list stably sorted by module would have.
+    pub fn new(mut lists: Vec<Vec<ConvexFn>>, per: usize) -> Self {
+        let per = per.max(1);
+        let home = |f: &ConvexFn| f.module / per;
+        let mut moved: Vec<(usize, usize, ConvexFn)> = Vec::new();
+        for (k, list) in lists.iter_mut().enumerate() {
+            if list.iter().all(|f| home(f) == k) {
+                continue;
+            }
+            for f in std::mem::take(list) {
+                if home(&f) == k {
+                    list.push(f);
+                } else {
+                    moved.push((home(&f), k, f));
+                }
+            }
+        }
+        // Stable: in each list, the functions from lists before it, its
+        // own, then those from lists after it, each in their order.
+        moved.sort_by_key(|(to, from, _)| (*to, *from));
+        let mut moved = moved.into_iter().peekable();
+        while let Some((to, _, _)) = moved.peek() {
+            let to = *to;
+            if lists.len() <= to {
+                lists.resize_with(to + 1, Vec::new);
+            }
+            let Some(list) = lists.get_mut(to) else {
+                break;
+            };
+            let own = std::mem::take(list);
+            let mut after = Vec::new();
+            while let Some((_, from, f)) = moved.next_if(|(t, _, _)| *t == to) {
+                if from < to {
+                    list.push(f);
+                } else {
+                    after.push(f);
+                }
+            }
+            list.extend(own);
+            list.extend(after);
+        }
+        // A route in a list's own range may still be out of module order.
+        for list in &mut lists {
+            if !list.is_sorted_by_key(|f| f.module) {
+                list.sort_by_key(|f| f.module);
+            }
+        }
+        let mut by_handler: Vec<(u32, u32)> = Vec::new();
+        for (k, list) in lists.iter().enumerate() {
+            for (i, f) in list.iter().enumerate() {
+                if f.handler.is_some() {
+                    by_handler.push((k as u32, i as u32));
+                }
+            }
+        }
+        let mut functions = Functions {
+            lists,
+            per,
+            by_handler: Vec::new(),
+        };
         // Stable: a handler shared by two functions finds the first.
-        by_handler.sort_by_key(|&i| at(i).and_then(|f| f.handler));
-        FnIndex { by_handler }
+        by_handler.sort_by_key(|&at| functions.at(at).and_then(|f| f.handler));
+        functions.by_handler = by_handler;
+        functions
     }
 
-    fn handler(&self, all: &[ConvexFn], h: (ModIx, u32)) -> Option<usize> {
-        let key = |i: &u32| all.get(*i as usize).and_then(|f| f.handler);
+    pub fn len(&self) -> usize {
+        self.lists.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.iter().all(Vec::is_empty)
+    }
+
+    /// The functions of list `k` (scope `k`'s modules).
+    pub fn list(&self, k: usize) -> &[ConvexFn] {
+        self.lists.get(k).map_or(&[], Vec::as_slice)
+    }
+
+    fn at(&self, (k, i): (u32, u32)) -> Option<&ConvexFn> {
+        self.lists.get(k as usize)?.get(i as usize)
+    }
+
+    /// The Convex function whose handler is this body: the first, if several.
+    pub fn by_handler(&self, h: (ModIx, u32)) -> Option<&ConvexFn> {
+        let key = |at: &(u32, u32)| self.at(*at).and_then(|f| f.handler);
         let at = self.by_handler.partition_point(|i| key(i) < Some(h));
-        let i = *self.by_handler.get(at)?;
-        (key(&i) == Some(h)).then_some(i as usize)
+        let found = self.by_handler.get(at)?;
+        (key(found) == Some(h)).then(|| self.at(*found)).flatten()
     }
-}
 
-/// The first function with this id (`module:name`) in a list ordered by
-/// module: the module is found by name, then the name within its run. No
-/// index is kept (a map of every id was 12 MB at 10,000 files).
-fn by_id(all: &[ConvexFn], project: &Project, id: &str) -> Option<usize> {
-    // A module name may itself hold a `:`; try each split.
-    id.match_indices(':').find_map(|(at, _)| {
-        let m = project.module_ix(id.get(..at)?)?;
-        let lo = all.partition_point(|f| f.module < m);
-        let hi = all.partition_point(|f| f.module <= m);
-        (lo..hi).find(|&i| all.get(i).is_some_and(|f| &*f.id == id))
-    })
+    /// The first function with this id (`module:name`): the module is found
+    /// by name, then the name within its run of its list. No index is kept
+    /// (a map of every id was 12 MB at 10,000 files).
+    pub fn by_id(&self, project: &Project, id: &str) -> Option<&ConvexFn> {
+        // A module name may itself hold a `:`; try each split.
+        id.match_indices(':').find_map(|(at, _)| {
+            let m = project.module_ix(id.get(..at)?)?;
+            let list = self.list(m / self.per);
+            let lo = list.partition_point(|f| f.module < m);
+            list.get(lo..)?
+                .iter()
+                .take_while(|f| f.module == m)
+                .find(|f| &*f.id == id)
+        })
+    }
 }
 
 impl<'a, 'p> Context<'a, 'p> {
@@ -210,8 +294,7 @@ impl<'a, 'p> Context<'a, 'p> {
 
     /// Any Convex function of the project, by id.
     pub fn function_by_id(&self, id: &str) -> Option<&'a ConvexFn> {
-        let i = by_id(self.scope.all, self.analysis.project, id)?;
-        self.scope.all.get(i)
+        self.scope.all.by_id(self.analysis.project, id)
     }
 
     /// For late rules: the suppression comments that silenced nothing, as
@@ -232,8 +315,9 @@ impl<'a, 'p> Context<'a, 'p> {
         message: String,
         labels: Vec<Label>,
         function: Option<String>,
-        help: String,
+        help: impl Into<std::borrow::Cow<'static, str>>,
     ) {
+        let help = help.into();
         self.findings.push(Finding {
             rule: self.meta.id,
             severity: self.meta.severity,
@@ -248,7 +332,13 @@ impl<'a, 'p> Context<'a, 'p> {
     }
 
     /// Like `report`, for findings whose code must not be echoed (secrets).
-    pub fn report_sensitive(&mut self, module: ModIx, span: Sp, message: String, help: String) {
+    pub fn report_sensitive(
+        &mut self,
+        module: ModIx,
+        span: Sp,
+        message: String,
+        help: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
         self.report(module, span, message, Vec::new(), None, help);
         if let Some(f) = self.findings.last_mut() {
             f.sensitive = true;
@@ -257,8 +347,7 @@ impl<'a, 'p> Context<'a, 'p> {
 
     /// The Convex function whose handler is this body, if any.
     pub fn function_of(&self, m: ModIx, ix: u32) -> Option<&'a ConvexFn> {
-        let i = self.scope.index.handler(self.scope.all, (m, ix))?;
-        self.scope.all.get(i)
+        self.scope.all.by_handler((m, ix))
     }
 }
 
@@ -330,43 +419,103 @@ export const get = query({ args: {}, handler: shared });
 export const alsoGet = mutation({ args: {}, handler: shared });
 "#;
 
+    const HOOK: &str = r#"
+import { query, httpAction } from "./_generated/server";
+export const list = query({ args: {}, handler: async () => 1 });
+export const hook = httpAction(async () => new Response("ok"));
+"#;
+
+    const ROUTES: &str = r#"
+import { httpRouter } from "convex/server";
+import { hook } from "./hooks";
+const http = httpRouter();
+http.route({ path: "/hook", method: "POST", handler: hook });
+export default http;
+"#;
+
+    /// Every function's id, in the lists' order.
+    fn ids(functions: &Functions) -> Vec<String> {
+        let all = functions.lists.iter().flatten();
+        all.map(|f| f.id.to_string()).collect()
+    }
+
     /// Ids are found through their module, including a module name with a
-    /// `:` in it; a handler shared by two functions finds the first.
+    /// `:` in it; a handler shared by two functions finds the first. The
+    /// same with a list per module and one list for all.
     #[test]
     fn functions_are_found_by_id_and_by_handler() -> Result<(), String> {
         let project = Project::new(vec![module("a", TWO)?, module("b:c", TWO)?]);
         let analysis = Analysis::new(&project);
-        let all = analysis.functions_in(0..project.modules.len());
-        let ids: Vec<&str> = all.iter().map(|f| &*f.id).collect();
-        assert_eq!(
-            ids,
-            [
-                "a:list",
-                "a:get",
-                "a:alsoGet",
-                "b:c:list",
-                "b:c:get",
-                "b:c:alsoGet"
-            ]
-        );
-        for (i, f) in all.iter().enumerate() {
-            assert_eq!(by_id(&all, &project, &f.id), Some(i), "{}", f.id);
+        for per in [1, 8] {
+            let lists = (0..project.modules.len())
+                .step_by(per)
+                .map(|m| analysis.functions_in(m..(m + per).min(project.modules.len())))
+                .collect();
+            let functions = Functions::new(lists, per);
+            assert_eq!(
+                ids(&functions),
+                [
+                    "a:list",
+                    "a:get",
+                    "a:alsoGet",
+                    "b:c:list",
+                    "b:c:get",
+                    "b:c:alsoGet"
+                ]
+            );
+            for id in ids(&functions) {
+                let found = functions.by_id(&project, &id).map(|f| f.id.to_string());
+                assert_eq!(found.as_deref(), Some(id.as_str()));
+            }
+            assert!(functions.by_id(&project, "a:missing").is_none());
+            assert!(functions.by_id(&project, "b:list").is_none());
+            assert!(functions.by_id(&project, "nocolon").is_none());
+            let found: Vec<Option<String>> = functions
+                .lists
+                .iter()
+                .flatten()
+                .map(|f| {
+                    let h = f.handler?;
+                    functions.by_handler(h).map(|g| g.id.to_string())
+                })
+                .collect();
+            // `get` and `alsoGet` share a handler: both find `get`.
+            let expect = ["a:list", "a:get", "a:get", "b:c:list", "b:c:get", "b:c:get"];
+            assert_eq!(found, expect.map(|id| Some(id.to_string())));
+            assert!(functions.by_handler((7, 0)).is_none());
         }
-        assert_eq!(by_id(&all, &project, "a:missing"), None);
-        assert_eq!(by_id(&all, &project, "b:list"), None);
-        assert_eq!(by_id(&all, &project, "nocolon"), None);
+        Ok(())
+    }
 
-        let index = FnIndex::new(&all);
-        let found: Vec<Option<usize>> = all
-            .iter()
-            .map(|f| f.handler.and_then(|h| index.handler(&all, h)))
-            .collect();
-        // `get` and `alsoGet` share a handler: both find `get`.
-        assert_eq!(
-            found,
-            [Some(0), Some(1), Some(1), Some(3), Some(4), Some(4)]
-        );
-        assert_eq!(index.handler(&all, (7, 0)), None);
+    /// A route's function belongs to its handler's module: it moves to that
+    /// module's list, where one list stably sorted by module would put it
+    /// (before the module's own functions when its router sorts first, after
+    /// them otherwise).
+    #[test]
+    fn routed_functions_join_their_handlers_module() -> Result<(), String> {
+        let cases = [
+            ("0http", ["hooks:hook", "hooks:list"]),
+            ("zhttp", ["hooks:list", "hooks:hook"]),
+        ];
+        for (router, order) in cases {
+            let project = Project::new(vec![module("hooks", HOOK)?, module(router, ROUTES)?]);
+            let analysis = Analysis::new(&project);
+            let hooks = project.module_ix("hooks").ok_or("hooks")?;
+            let per_module: Vec<Vec<ConvexFn>> = (0..project.modules.len())
+                .map(|m| analysis.functions_in(m..m + 1))
+                .collect();
+            // What one list sorted by module gives.
+            let mut one: Vec<ConvexFn> = per_module.iter().flatten().cloned().collect();
+            one.sort_by_key(|f| f.module);
+            let expect: Vec<String> = one.iter().map(|f| f.id.to_string()).collect();
+            let functions = Functions::new(per_module, 1);
+            assert_eq!(ids(&functions), expect, "router {router}");
+            assert_eq!(ids(&functions), order, "router {router}");
+            assert_eq!(functions.list(hooks).len(), 2, "router {router}");
+            assert!(functions.list(1 - hooks).is_empty(), "router {router}");
+            let route = functions.list(hooks).iter().find(|f| f.route.is_some());
+            assert_eq!(route.map(|f| f.module), Some(hooks), "router {router}");
+        }
         Ok(())
     }
 }

@@ -81,7 +81,7 @@ fn diag(f: &Located, text: &str) -> Diag {
             ),
             code: f.rule,
             severity: f.severity,
-            help: f.help.clone(),
+            help: f.help.to_string(),
             labels: Vec::new(),
             source: None,
         };
@@ -96,7 +96,7 @@ fn diag(f: &Located, text: &str) -> Diag {
     )];
     for l in &f.labels {
         labels.push(LabeledSpan::new_with_span(
-            Some(l.message.clone()),
+            Some(l.message.to_string()),
             span(l.span.lo, l.span.hi, len),
         ));
     }
@@ -104,7 +104,7 @@ fn diag(f: &Located, text: &str) -> Diag {
         message: f.message.clone(),
         code: f.rule,
         severity: f.severity,
-        help: f.help.clone(),
+        help: f.help.to_string(),
         labels,
         source: Some(NamedSource::new(
             f.file.display().to_string(),

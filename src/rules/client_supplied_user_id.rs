@@ -73,7 +73,7 @@ impl Rule for ClientSuppliedUserId {
                         },
                     });
                 }
-                let help = "derive the user from the authenticated caller (`getAuthUserId(ctx)`, `ctx.auth.getUserIdentity()`, or the user your auth helper returns) and drop the argument, or compare it with the caller first".to_string();
+                let help = "derive the user from the authenticated caller (`getAuthUserId(ctx)`, `ctx.auth.getUserIdentity()`, or the user your auth helper returns) and drop the argument, or compare it with the caller first";
                 cx.report(
                     f.module,
                     u.arg_span,

@@ -35,7 +35,7 @@ impl Rule for ErrorDetailLeak {
                     None => format!("public action `{}`", f.id),
                 };
                 let message = format!("in {subject}, {} {}", leak.what, leak.sink);
-                let help = "log the detail on the server (`console.error`) and send the caller a fixed, generic message (`throw new ConvexError(\"Payment failed\")`)".to_string();
+                let help = "log the detail on the server (`console.error`) and send the caller a fixed, generic message (`throw new ConvexError(\"Payment failed\")`)";
                 cx.report(
                     hm,
                     leak.span,

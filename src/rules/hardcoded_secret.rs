@@ -30,7 +30,7 @@ impl Rule for HardcodedSecret {
                     ),
                     None => format!("hardcoded {} `{}`", s.kind, s.redacted),
                 };
-                let help = "move it to an environment variable (`npx convex env set NAME value`), read it with `process.env.NAME`, and rotate the exposed key".to_string();
+                let help = "move it to an environment variable (`npx convex env set NAME value`), read it with `process.env.NAME`, and rotate the exposed key";
                 cx.report_sensitive(m, s.span, message, help);
             }
         }

@@ -34,7 +34,7 @@ impl Rule for InvalidSuppression {
                         format!("`{directive}` names an unknown rule `{rule}`{hint}"),
                         Vec::new(),
                         None,
-                        "name rules by their ids, as `convex-audit rules` lists them".into(),
+                        "name rules by their ids, as `convex-audit rules` lists them",
                     );
                 }
                 if d.reason.is_none() && d.kind != crate::suppress::Kind::Enable {

@@ -33,9 +33,9 @@ impl Rule for LooseArgValidator {
                 );
                 let labels = vec![Label {
                     span: f.name_span,
-                    message: format!("`{}`", f.id),
+                    message: format!("`{}`", f.id).into(),
                 }];
-                let help = "replace `v.any()` with the exact shape (`v.object({ ... })`, `v.union(...)`, `v.id(\"table\")`)".to_string();
+                let help = "replace `v.any()` with the exact shape (`v.object({ ... })`, `v.union(...)`, `v.id(\"table\")`)";
                 cx.report(
                     f.module,
                     *span,

@@ -43,7 +43,7 @@ impl Rule for MissingArgValidators {
                 span: f.builder_span,
                 message: "declared without `args`".into(),
             }];
-            let help = "declare `args: { ... }` with a validator for each argument (`args: {}` if it takes none), using the object form `{ args, handler }`".to_string();
+            let help = "declare `args: { ... }` with a validator for each argument (`args: {}` if it takes none), using the object form `{ args, handler }`";
             cx.report(
                 f.module,
                 f.name_span,

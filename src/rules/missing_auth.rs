@@ -63,7 +63,7 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
     let message = format!("{subject} {what} without authenticating the caller");
     let mut labels = vec![Label {
         span: f.builder_span,
-        message: format!("`{}` does not authenticate", f.builder.name),
+        message: format!("`{}` does not authenticate", f.builder.name).into(),
     }];
     let evidence = if is_write {
         format!("reached by anyone: {}", event.what)
@@ -73,7 +73,7 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
     if hm == f.module {
         labels.push(Label {
             span: event.span,
-            message: evidence,
+            message: evidence.into(),
         });
     }
     let help = match (f.kind, &f.route) {

@@ -56,7 +56,7 @@ impl Rule for MissingOwnershipCheck {
                         message: "any id a caller chooses".into(),
                     });
                 }
-                let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller".to_string();
+                let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller";
                 if hm == f.module {
                     cx.report(hm, u.span, message, labels, Some(f.id.to_string()), help);
                 } else {

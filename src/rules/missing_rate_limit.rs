@@ -44,10 +44,10 @@ impl Rule for MissingRateLimit {
             if hm == f.module {
                 labels.push(Label {
                     span: effect.span,
-                    message: format!("repeatable without limit: {}", effect.what),
+                    message: format!("repeatable without limit: {}", effect.what).into(),
                 });
             }
-            let help = "limit it per user or per key before the side effect: `await rateLimiter.limit(ctx, \"name\", { key: userId, throws: true })` with @convex-dev/rate-limiter, or build it with a rate-limiting custom builder".to_string();
+            let help = "limit it per user or per key before the side effect: `await rateLimiter.limit(ctx, \"name\", { key: userId, throws: true })` with @convex-dev/rate-limiter, or build it with a rate-limiting custom builder";
             cx.report(
                 f.module,
                 f.name_span,

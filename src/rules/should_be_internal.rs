@@ -42,7 +42,7 @@ impl Rule for ShouldBeInternal {
             let message = format!("public {} `{}` checks no caller, and {why}", f.kind, f.id);
             let labels = vec![Label {
                 span: f.builder_span,
-                message: format!("callable by anyone; `{internal}` would not be"),
+                message: format!("callable by anyone; `{internal}` would not be").into(),
             }];
             let help = format!(
                 "build it with `{internal}` and call it through `internal.{}`",

@@ -44,7 +44,7 @@ impl Rule for UnusedSuppression {
                 format!("`{}` for {what} suppresses nothing", d.kind.as_str()),
                 Vec::new(),
                 None,
-                "remove it: the finding it was for is gone (or it is on the wrong line)".into(),
+                "remove it: the finding it was for is gone (or it is on the wrong line)",
             );
         }
     }
