@@ -255,12 +255,13 @@ impl Functions {
         // A module name may itself hold a `:`; try each split.
         id.match_indices(':').find_map(|(at, _)| {
             let m = project.module_ix(id.get(..at)?)?;
+            let name = id.get(at + 1..)?;
             let list = self.list(m / self.per);
             let lo = list.partition_point(|f| f.module < m);
             list.get(lo..)?
                 .iter()
                 .take_while(|f| f.module == m)
-                .find(|f| &*f.id == id)
+                .find(|f| f.name == name)
         })
     }
 }
@@ -434,9 +435,9 @@ export default http;
 "#;
 
     /// Every function's id, in the lists' order.
-    fn ids(functions: &Functions) -> Vec<String> {
+    fn ids(functions: &Functions, project: &Project) -> Vec<String> {
         let all = functions.lists.iter().flatten();
-        all.map(|f| f.id.to_string()).collect()
+        all.map(|f| f.id(project).to_string()).collect()
     }
 
     /// Ids are found through their module, including a module name with a
@@ -453,7 +454,7 @@ export default http;
                 .collect();
             let functions = Functions::new(lists, per);
             assert_eq!(
-                ids(&functions),
+                ids(&functions, &project),
                 [
                     "a:list",
                     "a:get",
@@ -463,8 +464,10 @@ export default http;
                     "b:c:alsoGet"
                 ]
             );
-            for id in ids(&functions) {
-                let found = functions.by_id(&project, &id).map(|f| f.id.to_string());
+            for id in ids(&functions, &project) {
+                let found = functions
+                    .by_id(&project, &id)
+                    .map(|f| f.id(&project).to_string());
                 assert_eq!(found.as_deref(), Some(id.as_str()));
             }
             assert!(functions.by_id(&project, "a:missing").is_none());
@@ -476,7 +479,7 @@ export default http;
                 .flatten()
                 .map(|f| {
                     let h = f.handler?;
-                    functions.by_handler(h).map(|g| g.id.to_string())
+                    functions.by_handler(h).map(|g| g.id(&project).to_string())
                 })
                 .collect();
             // `get` and `alsoGet` share a handler: both find `get`.
@@ -507,10 +510,10 @@ export default http;
             // What one list sorted by module gives.
             let mut one: Vec<ConvexFn> = per_module.iter().flatten().cloned().collect();
             one.sort_by_key(|f| f.module);
-            let expect: Vec<String> = one.iter().map(|f| f.id.to_string()).collect();
+            let expect: Vec<String> = one.iter().map(|f| f.id(&project).to_string()).collect();
             let functions = Functions::new(per_module, 1);
-            assert_eq!(ids(&functions), expect, "router {router}");
-            assert_eq!(ids(&functions), order, "router {router}");
+            assert_eq!(ids(&functions, &project), expect, "router {router}");
+            assert_eq!(ids(&functions, &project), order, "router {router}");
             assert_eq!(functions.list(hooks).len(), 2, "router {router}");
             assert!(functions.list(1 - hooks).is_empty(), "router {router}");
             let route = functions.list(hooks).iter().find(|f| f.route.is_some());

@@ -21,8 +21,10 @@ const MAX_BUILDER_DEPTH: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct ConvexFn {
     pub module: ModIx,
-    /// `messages:send`, `http:POST /stripe`.
-    pub id: Box<str>,
+    /// What the id names in the module: `send` in `messages:send`, `POST
+    /// /stripe` in `http:POST /stripe` (see `id`; the name is shared with
+    /// the module's facts, where the id would be a string per function).
+    pub name: Atom,
     pub kind: Kind,
     pub visibility: Visibility,
     /// The exported name (or the route), where findings point.
@@ -48,7 +50,28 @@ impl ConvexFn {
 
     /// The export part of the id: `remove` for `admin/users:remove`.
     pub fn name(&self) -> &str {
-        self.id.rsplit_once(':').map_or("", |(_, n)| n)
+        self.name.rsplit_once(':').map_or(&self.name, |(_, n)| n)
+    }
+
+    /// `messages:send`, `http:POST /stripe`: its module's id and its name.
+    pub fn id<'a>(&'a self, project: &'a Project) -> FnId<'a> {
+        FnId {
+            module: project.module(self.module).map_or("", |m| m.id.as_str()),
+            name: &self.name,
+        }
+    }
+}
+
+/// A function's id, printed as `module:name` without building the string.
+#[derive(Clone, Copy)]
+pub struct FnId<'a> {
+    module: &'a str,
+    name: &'a str,
+}
+
+impl std::fmt::Display for FnId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.module, self.name)
     }
 }
 
@@ -377,7 +400,7 @@ impl<'p> Analysis<'p> {
                 }
                 out.push(ConvexFn {
                     module: m,
-                    id: fn_id(&module.id, exported),
+                    name: exported.clone(),
                     kind: builder.kind,
                     visibility: builder.visibility,
                     name_span: reg.name_span,
@@ -398,7 +421,7 @@ impl<'p> Analysis<'p> {
     }
 
     fn route_fn(&self, m: ModIx, route: &super::facts::Route) -> Option<ConvexFn> {
-        let module = self.project.module(m)?;
+        self.project.module(m)?;
         let label = format!("{} {}", route.method, route.path);
         match &route.handler {
             RouteHandler::Inline {
@@ -409,7 +432,7 @@ impl<'p> Analysis<'p> {
                 let b = self.builder(m, builder, 0)?;
                 Some(ConvexFn {
                     module: m,
-                    id: fn_id(&module.id, &label),
+                    name: Atom::from(label.as_str()),
                     kind: b.kind,
                     visibility: Visibility::Public,
                     name_span: route.span,
@@ -436,7 +459,7 @@ impl<'p> Analysis<'p> {
                     .unwrap_or_else(|| reg.local.clone());
                 Some(ConvexFn {
                     module: t,
-                    id: fn_id(&target.id, &name),
+                    name,
                     kind: b.kind,
                     visibility: Visibility::Public,
                     name_span: reg.name_span,
@@ -2559,16 +2582,6 @@ fn implies_public(f: &FnBody, cond: &Cond, truth: bool, depth: u32) -> bool {
         }
         _ => false,
     }
-}
-
-/// A function's id, `module:name` (built directly: one per function, and
-/// `format!` costs several times the copy).
-fn fn_id(module: &str, name: &str) -> Box<str> {
-    let mut id = String::with_capacity(module.len() + 1 + name.len());
-    id.push_str(module);
-    id.push(':');
-    id.push_str(name);
-    id.into_boxed_str()
 }
 
 fn dotted(root: &Atom, path: &[Atom]) -> String {

@@ -60,7 +60,7 @@ impl Rule for ClientSuppliedUserId {
                 };
                 let message = format!(
                     "public {} `{}` {what} `{}` from its arguments: any caller can claim to be any user",
-                    f.kind, f.id, u.arg
+                    f.kind, f.id(cx.analysis.project), u.arg
                 );
                 let mut labels = Vec::new();
                 if hm == f.module {
@@ -79,7 +79,7 @@ impl Rule for ClientSuppliedUserId {
                     u.arg_span,
                     message,
                     labels,
-                    Some(f.id.to_string()),
+                    Some(f.id(cx.analysis.project).to_string()),
                     help,
                 );
             }

@@ -40,13 +40,14 @@ impl Rule for EnvLeak {
                         ("is returned to the caller", Some(f)) => {
                             format!(
                                 "{var} is returned to the caller of public {} `{}`",
-                                f.kind, f.id
+                                f.kind,
+                                f.id(cx.analysis.project)
                             )
                         }
                         (sink, _) => format!("{var} {sink}"),
                     };
                     let help = "use the value only where it is needed (an outgoing request's headers); return or log at most whether it is set, never its content";
-                    let id = function.map(|f| f.id.to_string());
+                    let id = function.map(|f| f.id(cx.analysis.project).to_string());
                     cx.report(m, leak.span, message, Vec::new(), id, help);
                 }
             }

@@ -32,7 +32,7 @@ impl Rule for ErrorDetailLeak {
             for leak in cx.analysis.detail_leaks(hm, hix, !is_route) {
                 let subject = match &f.route {
                     Some(route) => format!("HTTP route `{route}`"),
-                    None => format!("public action `{}`", f.id),
+                    None => format!("public action `{}`", f.id(cx.analysis.project)),
                 };
                 let message = format!("in {subject}, {} {}", leak.what, leak.sink);
                 let help = "log the detail on the server (`console.error`) and send the caller a fixed, generic message (`throw new ConvexError(\"Payment failed\")`)";
@@ -41,7 +41,7 @@ impl Rule for ErrorDetailLeak {
                     leak.span,
                     message,
                     Vec::new(),
-                    Some(f.id.to_string()),
+                    Some(f.id(cx.analysis.project).to_string()),
                     help,
                 );
             }

@@ -29,11 +29,11 @@ impl Rule for LooseArgValidator {
             for (name, span) in &args.loose {
                 let message = format!(
                     "argument `{name}` of public {} `{}` is `v.any()`: any value a caller sends is accepted",
-                    f.kind, f.id
+                    f.kind, f.id(cx.analysis.project)
                 );
                 let labels = vec![Label {
                     span: f.name_span,
-                    message: format!("`{}`", f.id).into(),
+                    message: format!("`{}`", f.id(cx.analysis.project)).into(),
                 }];
                 let help = "replace `v.any()` with the exact shape (`v.object({ ... })`, `v.union(...)`, `v.id(\"table\")`)";
                 cx.report(
@@ -41,7 +41,7 @@ impl Rule for LooseArgValidator {
                     *span,
                     message,
                     labels,
-                    Some(f.id.to_string()),
+                    Some(f.id(cx.analysis.project).to_string()),
                     help,
                 );
             }

@@ -37,7 +37,7 @@ impl Rule for MissingArgValidators {
             }
             let message = format!(
                 "public {} `{}` has no `args` validator, so it accepts any arguments from any caller",
-                f.kind, f.id
+                f.kind, f.id(cx.analysis.project)
             );
             let labels = vec![Label {
                 span: f.builder_span,
@@ -49,7 +49,7 @@ impl Rule for MissingArgValidators {
                 f.name_span,
                 message,
                 labels,
-                Some(f.id.to_string()),
+                Some(f.id(cx.analysis.project).to_string()),
                 help,
             );
         }

@@ -58,7 +58,7 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
     };
     let subject = match &f.route {
         Some(route) => format!("HTTP route `{route}`"),
-        None => format!("public {} `{}`", f.kind, f.id),
+        None => format!("public {} `{}`", f.kind, f.id(cx.analysis.project)),
     };
     let message = format!("{subject} {what} without authenticating the caller");
     let mut labels = vec![Label {
@@ -90,7 +90,7 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
         f.name_span,
         message,
         labels,
-        Some(f.id.to_string()),
+        Some(f.id(cx.analysis.project).to_string()),
         help,
     );
 }

@@ -47,7 +47,7 @@ impl Rule for MissingOwnershipCheck {
                 };
                 let message = format!(
                     "public {} `{}` {what} whose id the caller supplies in `{}`, without checking that the caller may access it",
-                    f.kind, f.id, u.arg
+                    f.kind, f.id(cx.analysis.project), u.arg
                 );
                 let mut labels = Vec::new();
                 if hm == f.module {
@@ -58,14 +58,21 @@ impl Rule for MissingOwnershipCheck {
                 }
                 let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller";
                 if hm == f.module {
-                    cx.report(hm, u.span, message, labels, Some(f.id.to_string()), help);
+                    cx.report(
+                        hm,
+                        u.span,
+                        message,
+                        labels,
+                        Some(f.id(cx.analysis.project).to_string()),
+                        help,
+                    );
                 } else {
                     cx.report(
                         f.module,
                         f.name_span,
                         message,
                         labels,
-                        Some(f.id.to_string()),
+                        Some(f.id(cx.analysis.project).to_string()),
                         help,
                     );
                 }

@@ -38,7 +38,7 @@ impl Rule for MissingRateLimit {
             };
             let message = format!(
                 "public {} `{}` has side effects and no rate limit: a caller can repeat it as often as they like",
-                f.kind, f.id
+                f.kind, f.id(cx.analysis.project)
             );
             let mut labels = Vec::new();
             if hm == f.module {
@@ -53,7 +53,7 @@ impl Rule for MissingRateLimit {
                 f.name_span,
                 message,
                 labels,
-                Some(f.id.to_string()),
+                Some(f.id(cx.analysis.project).to_string()),
                 help,
             );
         }

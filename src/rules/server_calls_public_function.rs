@@ -46,7 +46,7 @@ impl Rule for ServerCallsPublicFunction {
                     {
                         continue;
                     }
-                    let function = caller.map(|f| f.id.to_string());
+                    let function = caller.map(|f| f.id(cx.analysis.project).to_string());
                     report(
                         cx,
                         m,

@@ -39,21 +39,27 @@ impl Rule for ShouldBeInternal {
                 continue;
             }
             let internal = f.kind.internal_builder();
-            let message = format!("public {} `{}` checks no caller, and {why}", f.kind, f.id);
+            let message = format!(
+                "public {} `{}` checks no caller, and {why}",
+                f.kind,
+                f.id(cx.analysis.project)
+            );
             let labels = vec![Label {
                 span: f.builder_span,
                 message: format!("callable by anyone; `{internal}` would not be").into(),
             }];
             let help = format!(
                 "build it with `{internal}` and call it through `internal.{}`",
-                f.id.replace([':', '/'], ".")
+                f.id(cx.analysis.project)
+                    .to_string()
+                    .replace([':', '/'], ".")
             );
             cx.report(
                 f.module,
                 f.name_span,
                 message,
                 labels,
-                Some(f.id.to_string()),
+                Some(f.id(cx.analysis.project).to_string()),
                 help,
             );
         }
