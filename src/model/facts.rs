@@ -25,7 +25,9 @@ pub struct Import {
 pub enum FnRef {
     Inline(FnIx),
     Name(Atom),
-    Member(Atom, thin_vec::ThinVec<Atom>),
+    /// `obj.a.b`: the root name, then the path (one list, so a reference
+    /// is 16 bytes, not 24).
+    Member(thin_vec::ThinVec<Atom>),
 }
 
 impl FnRef {
@@ -33,10 +35,7 @@ impl FnRef {
         match self {
             FnRef::Inline(_) => {}
             FnRef::Name(n) => f(n),
-            FnRef::Member(root, path) => {
-                f(root);
-                path.iter_mut().for_each(f);
-            }
+            FnRef::Member(names) => names.iter_mut().for_each(f),
         }
     }
 }
@@ -49,8 +48,9 @@ pub enum Top {
     Object(Vec<(Atom, FnIx)>),
     /// `builder({...})`: a Convex function if the builder resolves to one.
     Reg(usize),
-    /// `customQuery(base, customisation)` from convex-helpers.
-    Custom(CustomDef),
+    /// `customQuery(base, customisation)` from convex-helpers (boxed: rare,
+    /// and the largest variant).
+    Custom(Box<CustomDef>),
     /// `callee(...)` or `new callee(...)`: a library object, by its maker.
     Made(FnRef),
     /// `const a = b` or `const a = b.c`.

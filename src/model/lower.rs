@@ -120,7 +120,7 @@ fn fn_ref(e: &Expr) -> Option<FnRef> {
     Some(if path.is_empty() {
         FnRef::Name(root)
     } else {
-        FnRef::Member(root, path.into_iter().collect())
+        FnRef::Member(std::iter::once(root).chain(path).collect())
     })
 }
 
@@ -516,11 +516,11 @@ impl ModuleLowerer {
             .args
             .get(1)
             .and_then(|a| self.customisation(peel(&a.expr)));
-        Top::Custom(CustomDef {
+        Top::Custom(Box::new(CustomDef {
             base,
             customisation,
             span: sp(call.span),
-        })
+        }))
     }
 
     /// `customCtx(fn)`: the only argument is the customisation.

@@ -212,10 +212,13 @@ impl Project {
         match r {
             FnRef::Inline(ix) => Target::Fn(m, *ix),
             FnRef::Name(n) => self.resolve_name_hops(m, n, hops),
-            FnRef::Member(root, path) => {
-                let base = self.resolve_name_hops(m, root, hops);
-                self.resolve_path(base, path, hops)
-            }
+            FnRef::Member(names) => match names.split_first() {
+                Some((root, path)) => {
+                    let base = self.resolve_name_hops(m, root, hops);
+                    self.resolve_path(base, path, hops)
+                }
+                None => Target::Unknown,
+            },
         }
     }
 
