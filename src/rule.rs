@@ -207,7 +207,7 @@ impl Functions {
         let mut by_handler: Vec<(u32, u32)> = Vec::new();
         for (k, list) in lists.iter().enumerate() {
             for (i, f) in list.iter().enumerate() {
-                if f.handler.is_some() {
+                if f.handler_at.is_some() {
                     by_handler.push((k as u32, i as u32));
                 }
             }
@@ -218,7 +218,7 @@ impl Functions {
             by_handler: Vec::new(),
         };
         // Stable: a handler shared by two functions finds the first.
-        by_handler.sort_by_key(|&at| functions.at(at).and_then(|f| f.handler));
+        by_handler.sort_by_key(|&at| functions.at(at).and_then(|f| f.handler()));
         functions.by_handler = by_handler;
         functions
     }
@@ -242,7 +242,7 @@ impl Functions {
 
     /// The Convex function whose handler is this body: the first, if several.
     pub fn by_handler(&self, h: (ModIx, u32)) -> Option<&ConvexFn> {
-        let key = |at: &(u32, u32)| self.at(*at).and_then(|f| f.handler);
+        let key = |at: &(u32, u32)| self.at(*at).and_then(|f| f.handler());
         let at = self.by_handler.partition_point(|i| key(i) < Some(h));
         let found = self.by_handler.get(at)?;
         (key(found) == Some(h)).then(|| self.at(*found)).flatten()
@@ -478,7 +478,7 @@ export default http;
                 .iter()
                 .flatten()
                 .map(|f| {
-                    let h = f.handler?;
+                    let h = f.handler()?;
                     functions.by_handler(h).map(|g| g.id(&project).to_string())
                 })
                 .collect();

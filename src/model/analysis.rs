@@ -31,7 +31,8 @@ pub struct ConvexFn {
     pub name_span: Sp,
     pub builder_span: Sp,
     pub builder: Builder,
-    pub handler: Option<(ModIx, FnIx)>,
+    /// Its handler body, as (module, body) in 32 bits each (see `handler`).
+    pub handler_at: Option<(u32, FnIx)>,
     /// `POST /stripe` when reached through an HTTP route.
     pub route: Option<Box<str>>,
     /// Its registration in `module` (None for a route), whose `args` the
@@ -40,6 +41,11 @@ pub struct ConvexFn {
 }
 
 impl ConvexFn {
+    /// Its handler body (module, body).
+    pub fn handler(&self) -> Option<(ModIx, FnIx)> {
+        self.handler_at.map(|(m, ix)| (m as ModIx, ix))
+    }
+
     /// A query, mutation or action any client can call by name (not an HTTP
     /// route, not internal).
     pub fn client_callable(&self) -> bool {
@@ -405,7 +411,7 @@ impl<'p> Analysis<'p> {
                     visibility: builder.visibility,
                     name_span: reg.name_span,
                     builder_span: reg.builder_span,
-                    handler: self.handler(m, reg.handler.as_ref()),
+                    handler_at: self.handler_at(m, reg.handler.as_ref()),
                     builder,
                     route: None,
                     reg: u32::try_from(*r).ok(),
@@ -437,7 +443,7 @@ impl<'p> Analysis<'p> {
                     visibility: Visibility::Public,
                     name_span: route.span,
                     builder_span: *builder_span,
-                    handler: self.handler(m, handler.as_ref()),
+                    handler_at: self.handler_at(m, handler.as_ref()),
                     builder: b,
                     route: Some(label.clone().into_boxed_str()),
                     reg: None,
@@ -464,7 +470,7 @@ impl<'p> Analysis<'p> {
                     visibility: Visibility::Public,
                     name_span: reg.name_span,
                     builder_span: reg.builder_span,
-                    handler: self.handler(t, reg.handler.as_ref()),
+                    handler_at: self.handler_at(t, reg.handler.as_ref()),
                     builder: b,
                     route: Some(label.clone().into_boxed_str()),
                     reg: None,
@@ -473,9 +479,10 @@ impl<'p> Analysis<'p> {
         }
     }
 
-    fn handler(&self, m: ModIx, r: Option<&FnRef>) -> Option<(ModIx, FnIx)> {
+    /// The handler body a reference resolves to, as `ConvexFn::handler_at` holds it.
+    fn handler_at(&self, m: ModIx, r: Option<&FnRef>) -> Option<(u32, FnIx)> {
         match self.project.resolve_ref(m, r?) {
-            Target::Fn(t, ix) => Some((t, ix)),
+            Target::Fn(t, ix) => Some((u32::try_from(t).ok()?, ix)),
             _ => None,
         }
     }
@@ -572,7 +579,7 @@ impl<'p> Analysis<'p> {
         if f.builder.authenticated_by.is_some() || f.builder.row_level_security {
             return true;
         }
-        let Some((m, ix)) = f.handler else {
+        let Some((m, ix)) = f.handler() else {
             return true;
         };
         if let Some(&known) = self.callers_checked.borrow().get(&(m, ix)) {

@@ -24,7 +24,7 @@ impl Rule for ClientSuppliedUserId {
             if !cx.analysis.decides_access_per_document(f) {
                 continue;
             }
-            let (Some(args), Some((hm, hix))) = (cx.analysis.args(f), f.handler) else {
+            let (Some(args), Some((hm, hix))) = (cx.analysis.args(f), f.handler()) else {
                 continue;
             };
             let candidates: Vec<_> = args

@@ -26,7 +26,7 @@ impl Rule for ErrorDetailLeak {
             if !is_route && f.kind != Kind::Action {
                 continue;
             }
-            let Some((hm, hix)) = f.handler else {
+            let Some((hm, hix)) = f.handler() else {
                 continue;
             };
             for leak in cx.analysis.detail_leaks(hm, hix, !is_route) {

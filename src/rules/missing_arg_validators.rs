@@ -29,7 +29,7 @@ impl Rule for MissingArgValidators {
             // A handler that declares no arguments parameter reads none: whatever a
             // caller sends is ignored (ESLint's `ignoreUnusedArguments`).
             let reads_args = f
-                .handler
+                .handler()
                 .and_then(|(m, ix)| cx.analysis.body(m, ix))
                 .is_none_or(|b| b.arity >= 2);
             if !reads_args {

@@ -34,7 +34,7 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
         return;
     }
     // A handler the model cannot see (from a package) is not guessed at.
-    let Some((hm, hix)) = f.handler else {
+    let Some((hm, hix)) = f.handler() else {
         return;
     };
     let summary = cx.analysis.endpoint(hm, hix, false);

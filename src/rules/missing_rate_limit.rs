@@ -26,7 +26,7 @@ impl Rule for MissingRateLimit {
             if !matches!(f.kind, Kind::Mutation | Kind::Action) || f.builder.rate_limited {
                 continue;
             }
-            let Some((hm, hix)) = f.handler else {
+            let Some((hm, hix)) = f.handler() else {
                 continue;
             };
             // Admin tools are not an abuse surface.
