@@ -221,11 +221,19 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
         .collect();
     project.drop_bodies();
     let analysis = Analysis::with_known(&project, config.known.clone());
-    let mut findings: Vec<Finding> =
-        Vec::with_capacity(per_scope.iter().map(|(found, _)| found.len()).sum());
+    // Functions declared public on purpose, with a reason, in the config.
+    let intended = |f: &Finding| {
+        matches!(f.rule, "missing-auth" | "should-be-internal")
+            && f.function
+                .as_deref()
+                .is_some_and(|id| config.intended_public(id))
+    };
+    // Kept per scope, not merged into one list: placing them groups them by file anyway.
+    let mut findings: Vec<Vec<Finding>> = Vec::with_capacity(per_scope.len());
     let mut crashed: Vec<&str> = Vec::new();
-    for (found, failed) in per_scope {
-        findings.extend(found);
+    for (mut found, failed) in per_scope {
+        found.retain(|f| !intended(f));
+        findings.push(found);
         crashed.extend(failed);
     }
     crashed.sort_unstable();
@@ -240,13 +248,6 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             column: None,
         });
     }
-    // Functions declared public on purpose, with a reason, in the config.
-    findings.retain(|f| {
-        !(matches!(f.rule, "missing-auth" | "should-be-internal")
-            && f.function
-                .as_deref()
-                .is_some_and(|id| config.intended_public(id)))
-    });
     let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
     let mut located = locate(&project, findings, &mut texts, opts.keep_sources);
     // Suppressions apply to rule findings; what they leave unused is a finding too.
@@ -276,7 +277,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     }
     located.extend(locate(
         &project,
-        late_findings,
+        vec![late_findings],
         &mut texts,
         opts.keep_sources,
     ));
@@ -417,23 +418,22 @@ fn directives(src: &str, comments: Vec<((u32, u32), String)>) -> Vec<suppress::D
         .collect()
 }
 
-/// Turns model findings into file positions, reading each file once; files
-/// are read, indexed and hashed in parallel, and the order is kept (module,
-/// then the rules' order).
+/// Turns model findings (lists in order) into file positions, reading each
+/// file once; files are read, indexed and hashed in parallel, and the order
+/// is kept (module, then the lists' order).
 fn locate(
     project: &Project,
-    mut findings: Vec<Finding>,
+    findings: Vec<Vec<Finding>>,
     texts: &mut BTreeMap<PathBuf, String>,
     keep: bool,
 ) -> Vec<(ModIx, Located)> {
-    findings.sort_by_key(|f| f.module);
-    let mut groups: Vec<Vec<Finding>> = Vec::new();
-    for f in findings {
-        match groups.last_mut() {
-            Some(g) if g.first().is_some_and(|first| first.module == f.module) => g.push(f),
-            _ => groups.push(vec![f]),
+    let mut by_module: BTreeMap<ModIx, Vec<Finding>> = BTreeMap::new();
+    for list in findings {
+        for f in list {
+            by_module.entry(f.module).or_default().push(f);
         }
     }
+    let groups: Vec<Vec<Finding>> = by_module.into_values().collect();
     let known: &BTreeMap<PathBuf, String> = texts;
     let done: Vec<FileLocated> = groups
         .into_par_iter()
