@@ -259,11 +259,10 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
                 all: &functions,
                 modules: mods.clone(),
             };
-            let in_scope: Vec<(ModIx, usize)> = unused
-                .iter()
-                .filter(|(m, _)| mods.contains(m))
-                .copied()
-                .collect();
+            // `unused` is in module order: the scope's entries are one slice.
+            let lo = unused.partition_point(|(m, _)| *m < mods.start);
+            let hi = unused.partition_point(|(m, _)| *m < mods.end);
+            let in_scope = unused.get(lo..hi).unwrap_or_default();
             let mut cx = Context::new(
                 &analysis,
                 functions.list(k),
@@ -271,7 +270,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
                 rule.meta(),
                 &mut late_findings,
             );
-            cx.set_unused_suppressions(&in_scope);
+            cx.set_unused_suppressions(in_scope);
             rule.run(&mut cx);
         }
     }

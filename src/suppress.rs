@@ -78,7 +78,7 @@ fn names(d: &Directive, rule: &str) -> bool {
 }
 
 /// Drops suppressed findings; returns the directives that suppressed nothing,
-/// as (module, index into its directives).
+/// as (module, index into its directives), in module order.
 pub fn apply(project: &Project, located: &mut Vec<(ModIx, Located)>) -> Vec<(ModIx, usize)> {
     let mut used: Vec<Vec<bool>> = project
         .modules

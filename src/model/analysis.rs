@@ -445,7 +445,7 @@ impl<'p> Analysis<'p> {
                     builder_span: *builder_span,
                     handler_at: self.handler_at(m, handler.as_ref()),
                     builder: b,
-                    route: Some(label.clone().into_boxed_str()),
+                    route: Some(label.into_boxed_str()),
                     reg: None,
                 })
             }
@@ -472,7 +472,7 @@ impl<'p> Analysis<'p> {
                     builder_span: reg.builder_span,
                     handler_at: self.handler_at(t, reg.handler.as_ref()),
                     builder: b,
-                    route: Some(label.clone().into_boxed_str()),
+                    route: Some(label.into_boxed_str()),
                     reg: None,
                 })
             }
