@@ -207,7 +207,7 @@ impl Functions {
         let mut by_handler: Vec<(u32, u32)> = Vec::new();
         for (k, list) in lists.iter().enumerate() {
             for (i, f) in list.iter().enumerate() {
-                if f.handler_at.is_some() {
+                if f.handler().is_some() {
                     by_handler.push((k as u32, i as u32));
                 }
             }

@@ -31,19 +31,33 @@ pub struct ConvexFn {
     pub name_span: Sp,
     pub builder_span: Sp,
     pub builder: Builder,
-    /// Its handler body, as (module, body) in 32 bits each (see `handler`).
-    pub handler_at: Option<(u32, FnIx)>,
+    /// Its handler body as (module, body) in 32 bits each, the module
+    /// `NONE` when it has none (see `handler`): 8 bytes, not an option's 12.
+    handler_at: (u32, FnIx),
     /// `POST /stripe` when reached through an HTTP route.
-    pub route: Option<Box<str>>,
-    /// Its registration in `module` (None for a route), whose `args` the
-    /// rules read through `Analysis::args`.
-    pub reg: Option<u32>,
+    pub route: Option<Atom>,
+    /// Its registration in `module`, `NONE` for a route (see `reg`).
+    reg: u32,
 }
+
+/// No handler, or no registration: a function record is 72 bytes, not 96.
+const NONE: u32 = u32::MAX;
+
+// The project holds one record per function (120,000 at 10,000 files).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<ConvexFn>() <= 72);
 
 impl ConvexFn {
     /// Its handler body (module, body).
     pub fn handler(&self) -> Option<(ModIx, FnIx)> {
-        self.handler_at.map(|(m, ix)| (m as ModIx, ix))
+        let (m, ix) = self.handler_at;
+        (m != NONE).then_some((m as ModIx, ix))
+    }
+
+    /// Its registration in `module`, whose `args` the rules read through
+    /// `Analysis::args` (None for a route).
+    pub fn reg(&self) -> Option<usize> {
+        (self.reg != NONE).then_some(self.reg as usize)
     }
 
     /// A query, mutation or action any client can call by name (not an HTTP
@@ -87,8 +101,8 @@ pub struct Builder {
     pub visibility: Visibility,
     /// The name written at the call (`authedQuery`).
     pub name: Atom,
-    /// The custom builder (by name) whose customisation authenticates.
-    pub authenticated_by: Option<Atom>,
+    /// A custom builder's customisation authenticates the caller.
+    pub authenticated: bool,
     /// A customisation wraps `ctx.db` with row-level security rules.
     pub row_level_security: bool,
     /// A customisation checks the caller's role (`adminMutation`).
@@ -266,12 +280,7 @@ impl<'p> Analysis<'p> {
     /// A function's `args` validators (None: legacy form, no `args` key, or a route).
     pub fn args(&self, f: &ConvexFn) -> Option<&'p Args> {
         let module = self.project.module(f.module)?;
-        module
-            .facts
-            .registrations
-            .get(f.reg? as usize)?
-            .args
-            .as_ref()
+        module.facts.registrations.get(f.reg()?)?.args.as_ref()
     }
 
     /// What the configuration declares about the project.
@@ -414,7 +423,7 @@ impl<'p> Analysis<'p> {
                     handler_at: self.handler_at(m, reg.handler.as_ref()),
                     builder,
                     route: None,
-                    reg: u32::try_from(*r).ok(),
+                    reg: u32::try_from(*r).unwrap_or(NONE),
                 });
             }
             for route in &facts.routes {
@@ -436,17 +445,18 @@ impl<'p> Analysis<'p> {
                 handler,
             } => {
                 let b = self.builder(m, builder, 0)?;
+                let label = Atom::from(label);
                 Some(ConvexFn {
                     module: m,
-                    name: Atom::from(label.as_str()),
+                    name: label.clone(),
                     kind: b.kind,
                     visibility: Visibility::Public,
                     name_span: route.span,
                     builder_span: *builder_span,
                     handler_at: self.handler_at(m, handler.as_ref()),
                     builder: b,
-                    route: Some(label.into_boxed_str()),
-                    reg: None,
+                    route: Some(label),
+                    reg: NONE,
                 })
             }
             RouteHandler::Ref(r) => {
@@ -472,18 +482,21 @@ impl<'p> Analysis<'p> {
                     builder_span: reg.builder_span,
                     handler_at: self.handler_at(t, reg.handler.as_ref()),
                     builder: b,
-                    route: Some(label.into_boxed_str()),
-                    reg: None,
+                    route: Some(Atom::from(label)),
+                    reg: NONE,
                 })
             }
         }
     }
 
     /// The handler body a reference resolves to, as `ConvexFn::handler_at` holds it.
-    fn handler_at(&self, m: ModIx, r: Option<&FnRef>) -> Option<(u32, FnIx)> {
-        match self.project.resolve_ref(m, r?) {
-            Target::Fn(t, ix) => Some((u32::try_from(t).ok()?, ix)),
-            _ => None,
+    fn handler_at(&self, m: ModIx, r: Option<&FnRef>) -> (u32, FnIx) {
+        match r.map(|r| self.project.resolve_ref(m, r)) {
+            Some(Target::Fn(t, ix)) => match u32::try_from(t) {
+                Ok(t) if t != NONE => (t, ix),
+                _ => (NONE, 0),
+            },
+            _ => (NONE, 0),
         }
     }
 
@@ -497,7 +510,7 @@ impl<'p> Analysis<'p> {
                 kind,
                 visibility,
                 name: name.clone(),
-                authenticated_by: None,
+                authenticated: false,
                 row_level_security: false,
                 checks_role: false,
                 rate_limited: false,
@@ -510,9 +523,9 @@ impl<'p> Analysis<'p> {
                 b.name = name.clone();
                 if let Some(custom) = &def.customisation {
                     if let Target::Fn(cm, cix) = self.project.resolve_ref(t, custom) {
-                        let on_ctx = b.authenticated_by.is_some();
-                        if b.authenticated_by.is_none() && self.summary(cm, cix).guarantee {
-                            b.authenticated_by = Some(cname.clone());
+                        let on_ctx = b.authenticated;
+                        if !on_ctx {
+                            b.authenticated = self.summary(cm, cix).guarantee;
                         }
                         b.checks_role |= self.checks_role_depth(cm, cix, on_ctx, 0);
                         b.rate_limited |= self.summary(cm, cix).limits;
@@ -576,7 +589,7 @@ impl<'p> Analysis<'p> {
 
     /// Does the function check who calls it at all (however partially)?
     pub fn checks_caller(&self, f: &ConvexFn) -> bool {
-        if f.builder.authenticated_by.is_some() || f.builder.row_level_security {
+        if f.builder.authenticated || f.builder.row_level_security {
             return true;
         }
         let Some((m, ix)) = f.handler() else {
@@ -1283,7 +1296,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             _ => return None,
         };
         let mut summary = (*self.an.summary(hm, hix)).clone();
-        if builder.authenticated_by.is_some() {
+        if builder.authenticated {
             summary.guarantee = true;
             summary.unguarded_write = None;
             summary.unguarded_return = None;

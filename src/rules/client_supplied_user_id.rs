@@ -48,7 +48,7 @@ impl Rule for ClientSuppliedUserId {
             {
                 continue;
             }
-            let caller_on_ctx = f.builder.authenticated_by.is_some();
+            let caller_on_ctx = f.builder.authenticated;
             for u in cx
                 .analysis
                 .client_user_ids(hm, hix, &candidates, caller_on_ctx)

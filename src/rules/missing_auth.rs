@@ -27,9 +27,7 @@ impl Rule for MissingAuth {
 }
 
 fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
-    if f.visibility != Visibility::Public
-        || f.builder.authenticated_by.is_some()
-        || f.builder.row_level_security
+    if f.visibility != Visibility::Public || f.builder.authenticated || f.builder.row_level_security
     {
         return;
     }

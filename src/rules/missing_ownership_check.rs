@@ -38,7 +38,7 @@ impl Rule for MissingOwnershipCheck {
             if id_args.is_empty() {
                 continue;
             }
-            let caller_on_ctx = f.builder.authenticated_by.is_some();
+            let caller_on_ctx = f.builder.authenticated;
             for u in cx.analysis.unowned(hm, hix, &id_args, caller_on_ctx) {
                 let what = if u.write {
                     format!("changes the `{}` document (`{}`)", u.table, u.op)
