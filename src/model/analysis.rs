@@ -68,9 +68,10 @@ impl ConvexFn {
             && self.kind != Kind::HttpAction
     }
 
-    /// The export part of the id: `remove` for `admin/users:remove`.
+    /// The export part of the id: `remove` for `admin/users:remove`, or a
+    /// route's label (`GET /users/:id`, whole: not cut at its last `:`).
     pub fn name(&self) -> &str {
-        self.name.rsplit_once(':').map_or(&self.name, |(_, n)| n)
+        &self.name
     }
 
     /// `messages:send`, `http:POST /stripe`: its module's id and its name.

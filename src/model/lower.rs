@@ -369,7 +369,7 @@ impl ModuleLowerer {
                 None => Top::Other,
             },
             Expr::Ident(_) | Expr::Member(_) => match fn_ref(init) {
-                Some(r) => Top::Alias(r),
+                Some(r) => Top::Alias(Box::new(r)),
                 None => Top::Other,
             },
             _ => Top::Other,
@@ -400,7 +400,7 @@ impl ModuleLowerer {
         if methods.is_empty() {
             Top::Other
         } else {
-            Top::Object(methods)
+            Top::Object(methods.into_iter().collect())
         }
     }
 
@@ -433,7 +433,7 @@ impl ModuleLowerer {
             if self.is_helpers_import(f, "customCtx") {
                 return match self.customisation_call(call) {
                     Some(FnRef::Inline(ix)) => Top::Fn(ix),
-                    Some(r) => Top::Alias(r),
+                    Some(r) => Top::Alias(Box::new(r)),
                     None => Top::Other,
                 };
             }
