@@ -10,7 +10,7 @@ use std::rc::Rc;
 use swc_atoms::Atom;
 
 use super::convex::{self, Kind, LibItem, Visibility};
-use super::facts::{Args, FnRef, RouteHandler, Top};
+use super::facts::{ArgList, FnRef, RouteHandler, Top};
 use super::ir::*;
 use super::project::{ModIx, Project, Target};
 
@@ -279,9 +279,10 @@ impl<'p> Analysis<'p> {
     }
 
     /// A function's `args` validators (None: legacy form, no `args` key, or a route).
-    pub fn args(&self, f: &ConvexFn) -> Option<&'p Args> {
+    pub fn args(&self, f: &ConvexFn) -> Option<ArgList<'p>> {
         let module = self.project.module(f.module)?;
-        module.facts.registrations.get(f.reg()?)?.args.as_ref()
+        let args = module.facts.registrations.get(f.reg()?)?.args.as_ref()?;
+        Some(module.facts.args.get(args))
     }
 
     /// What the configuration declares about the project.

@@ -85,15 +85,72 @@ pub struct Registration {
     pub args: Option<Args>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Where a registration's `args` are in its module's lists (`FileFacts::args`
+/// reads them): one list per module rather than one allocation per
+/// registration. Lengths past `u16::MAX` are cut there.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Args {
     /// The `args` key.
     pub span: Sp,
+    validators_at: u32,
+    loose_at: u32,
+    validators_len: u16,
+    loose_len: u16,
+}
+
+/// A registration's `args`, as the rules read them.
+#[derive(Debug, Clone, Copy)]
+pub struct ArgList<'a> {
+    /// The `args` key.
+    pub span: Sp,
     /// Each argument, its validator, and the validator's span.
-    pub validators: thin_vec::ThinVec<(Atom, Validator, Sp)>,
+    pub validators: &'a [(Atom, Validator, Sp)],
     /// Every `v.any()` inside, with the argument it is in (usually none).
-    /// Thin vectors: a registration's `Args` is 24 bytes, not 56.
-    pub loose: thin_vec::ThinVec<(Atom, Sp)>,
+    pub loose: &'a [(Atom, Sp)],
+}
+
+/// The `args` of a module's registrations, each registration's a run.
+#[derive(Debug, Clone, Default)]
+pub struct ArgPool {
+    pub validators: Vec<(Atom, Validator, Sp)>,
+    pub loose: Vec<(Atom, Sp)>,
+}
+
+impl ArgPool {
+    /// Begins a registration's `args`; `end` closes them.
+    pub fn start(&self, span: Sp) -> Args {
+        Args {
+            span,
+            validators_at: u32::try_from(self.validators.len()).unwrap_or(u32::MAX),
+            loose_at: u32::try_from(self.loose.len()).unwrap_or(u32::MAX),
+            validators_len: 0,
+            loose_len: 0,
+        }
+    }
+
+    /// Closes `args`: what was pushed since `start` is theirs.
+    pub fn end(&self, args: &mut Args) {
+        let len = |now: usize, at: u32| {
+            u16::try_from(now.saturating_sub(at as usize)).unwrap_or(u16::MAX)
+        };
+        args.validators_len = len(self.validators.len(), args.validators_at);
+        args.loose_len = len(self.loose.len(), args.loose_at);
+    }
+
+    pub fn get(&self, args: &Args) -> ArgList<'_> {
+        let run = |at: u32, len: u16| at as usize..(at as usize).saturating_add(len as usize);
+        ArgList {
+            span: args.span,
+            validators: self
+                .validators
+                .get(run(args.validators_at, args.validators_len))
+                .unwrap_or_default(),
+            loose: self
+                .loose
+                .get(run(args.loose_at, args.loose_len))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +205,8 @@ pub struct FileFacts {
     pub registrations: Vec<Registration>,
     pub routes: Vec<Route>,
     pub crons: Vec<CronJob>,
+    /// The registrations' `args`.
+    pub args: ArgPool,
     pub secrets: Vec<super::secrets::SecretLit>,
     /// Suppression comments, in source order.
     pub directives: Vec<crate::suppress::Directive>,
@@ -170,6 +229,10 @@ impl FileFacts {
             registrations: fitted(&mut self.registrations),
             routes: fitted(&mut self.routes),
             crons: fitted(&mut self.crons),
+            args: ArgPool {
+                validators: fitted(&mut self.args.validators),
+                loose: fitted(&mut self.args.loose),
+            },
             secrets: fitted(&mut self.secrets),
             directives: fitted(&mut self.directives),
         }
@@ -215,17 +278,14 @@ impl FileFacts {
             if let Some(r) = &mut reg.handler {
                 r.each_atom_mut(f);
             }
-            // Shared only while the lowering holds the one reference.
-            if let Some(args) = &mut reg.args {
-                for (name, validator, _) in &mut args.validators {
-                    f(name);
-                    if let Validator::Id(table) = validator {
-                        f(table);
-                    }
-                }
-                args.loose.iter_mut().for_each(|(name, _)| f(name));
+        }
+        for (name, validator, _) in &mut self.args.validators {
+            f(name);
+            if let Validator::Id(table) = validator {
+                f(table);
             }
         }
+        self.args.loose.iter_mut().for_each(|(name, _)| f(name));
         for route in &mut self.routes {
             f(&mut route.method);
             f(&mut route.path);

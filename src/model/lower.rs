@@ -9,8 +9,8 @@ use swc_ecma_ast::*;
 
 use super::convex;
 use super::facts::{
-    Args, CronJob, CustomDef, FileFacts, FnRef, Import as ImportFact, ImportKind, Registration,
-    Route, RouteHandler, Top, Validator,
+    ArgPool, Args, CronJob, CustomDef, FileFacts, FnRef, Import as ImportFact, ImportKind,
+    Registration, Route, RouteHandler, Top, Validator,
 };
 use super::ir::{
     CallIx, CallSite, Callee as IrCallee, Cond, CondIx, Flow, FnArg, FnBody, FnIx, Head,
@@ -481,7 +481,9 @@ impl ModuleLowerer {
                             None => fn_ref(&kv.value),
                         }
                     }
-                    Some("args") => has_args = Some(args_of(&kv.value, sp(kv.key.span()))),
+                    Some("args") => {
+                        has_args = Some(args_of(&mut self.facts.args, &kv.value, sp(kv.key.span())))
+                    }
                     _ => {}
                 },
                 Prop::Method(m) if prop_name(&m.key).as_deref() == Some("handler") => {
@@ -492,10 +494,7 @@ impl ModuleLowerer {
                     handler = Some(FnRef::Name(id.sym.clone()))
                 }
                 Prop::Shorthand(id) if id.sym == "args" => {
-                    has_args = Some(Args {
-                        span: sp(id.span),
-                        ..Args::default()
-                    })
+                    has_args = Some(self.facts.args.start(sp(id.span)))
                 }
                 _ => {}
             }
@@ -694,16 +693,11 @@ impl ModuleLowerer {
 }
 
 /// The validators of an `args` object: each argument's kind, and `v.any()`s.
-fn args_of(e: &Expr, key_span: Sp) -> Args {
-    let mut args = Args {
-        span: key_span,
-        ..Args::default()
-    };
+fn args_of(pool: &mut ArgPool, e: &Expr, key_span: Sp) -> Args {
+    let mut args = pool.start(key_span);
     let Expr::Object(obj) = peel(e) else {
         return args;
     };
-    // At most one per property; kept for the whole check.
-    args.validators.reserve_exact(obj.props.len());
     for prop in &obj.props {
         let PropOrSpread::Prop(prop) = prop else {
             continue;
@@ -716,11 +710,12 @@ fn args_of(e: &Expr, key_span: Sp) -> Args {
         };
         let mut loose = Vec::new();
         collect_any(&kv.value, &mut loose, 0);
-        args.loose
+        pool.loose
             .extend(loose.into_iter().map(|s| (name.clone(), s)));
-        args.validators
+        pool.validators
             .push((name, validator_of(&kv.value, 0), sp(kv.span())));
     }
+    pool.end(&mut args);
     args
 }
 
@@ -1994,7 +1989,7 @@ export const recordConversation = internalMutation({
         let arg = |f: &FileFacts| {
             let args = f.registrations.first().and_then(|r| r.args.as_ref());
             at(args
-                .as_ref()
+                .map(|a| f.args.get(a))
                 .and_then(|a| a.validators.first())
                 .map(|v| &v.0))
         };

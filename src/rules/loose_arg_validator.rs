@@ -26,7 +26,7 @@ impl Rule for LooseArgValidator {
             let Some(args) = cx.analysis.args(f) else {
                 continue;
             };
-            for (name, span) in &args.loose {
+            for (name, span) in args.loose {
                 let message = format!(
                     "argument `{name}` of public {} `{}` is `v.any()`: any value a caller sends is accepted",
                     f.kind, f.id(cx.analysis.project)
