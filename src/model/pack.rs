@@ -8,6 +8,8 @@
 //! names are written as indices into a table the module builds as it goes,
 //! which a serde `Serialize` impl has no way to reach.
 
+use std::hash::BuildHasher;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use swc_atoms::Atom;
 use thin_vec::ThinVec;
@@ -65,6 +67,8 @@ pub(super) struct Packer {
     starts: Vec<u32>,
     atoms: Vec<Atom>,
     atom_ix: HashMap<Atom, u32>,
+    /// The names written lately and their indices, by hash (see `Writer::atom`).
+    recent: Vec<(Atom, u32)>,
     /// Long names (not stored inline in an atom) as this thread has already
     /// tabled them, kept from module to module: a table holds this copy
     /// rather than its parser's, so the modules that mention a name share
@@ -83,10 +87,14 @@ impl Packer {
     /// Packs `body` as the module's next one; its index.
     pub(super) fn push(&mut self, body: &FnBody) -> FnIx {
         self.starts.push(self.bytes.len() as u32);
+        if self.recent.len() != RECENT {
+            self.recent = vec![(Atom::default(), NO_IX); RECENT];
+        }
         body.pack(&mut Writer {
             out: &mut self.bytes,
             atoms: &mut self.atoms,
             atom_ix: &mut self.atom_ix,
+            recent: &mut self.recent,
             shared: &mut self.shared,
             last_lo: 0,
             run_ends: [0; POOLS],
@@ -104,6 +112,7 @@ impl Packer {
     /// leaving this packer empty with its capacity.
     pub(super) fn take(&mut self) -> Bodies {
         self.atom_ix.clear();
+        self.recent.iter_mut().for_each(|(_, ix)| *ix = NO_IX);
         Bodies {
             bytes: super::ir::fitted(&mut self.bytes).into_boxed_slice(),
             starts: super::ir::fitted(&mut self.starts).into_boxed_slice(),
@@ -119,10 +128,15 @@ impl Packer {
     }
 }
 
+/// Slots in `Packer::recent`; `NO_IX` marks an empty one.
+const RECENT: usize = 256;
+const NO_IX: u32 = u32::MAX;
+
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
     atoms: &'a mut Vec<Atom>,
     atom_ix: &'a mut HashMap<Atom, u32>,
+    recent: &'a mut [(Atom, u32)],
     shared: &'a mut HashSet<Atom>,
     /// The start of the span written last: spans are written as the
     /// distance from it (most are near, so one byte rather than two).
@@ -140,7 +154,20 @@ impl Writer<'_> {
         self.out.push(v as u8);
     }
 
+    /// A name, as its index in the module's table. Most names repeat
+    /// within a body, and one slot per hash remembers the last name seen
+    /// there: a hit skips the table's map (1,000 files: 730,000 names
+    /// written, of about 95 distinct ones per module).
     fn atom(&mut self, a: &Atom) {
+        let h = rustc_hash::FxBuildHasher.hash_one(a);
+        let slot = ((h ^ (h >> 32)) as usize) & (RECENT - 1);
+        if let Some((seen, ix)) = self.recent.get(slot) {
+            if *ix != NO_IX && seen == a {
+                let ix = *ix;
+                self.u32(ix);
+                return;
+            }
+        }
         let ix = match self.atom_ix.get(a) {
             Some(&ix) => ix,
             None => {
@@ -151,6 +178,9 @@ impl Writer<'_> {
                 ix
             }
         };
+        if let Some(entry) = self.recent.get_mut(slot) {
+            *entry = (a.clone(), ix);
+        }
         self.u32(ix);
     }
 }
