@@ -232,8 +232,8 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     let intended = |f: &Finding| {
         matches!(f.rule, "missing-auth" | "should-be-internal")
             && f.function
-                .as_deref()
-                .is_some_and(|id| config.intended_public(id))
+                .as_ref()
+                .is_some_and(|n| config.intended_public(&n.render(&project)))
     };
     // Kept per scope, not merged into one list: placing them groups them by file anyway.
     let mut findings: Vec<Vec<Finding>> = Vec::with_capacity(per_scope.len());
@@ -512,7 +512,7 @@ fn locate_file(
                     column,
                     end_line,
                     end_column,
-                    function: f.function,
+                    function: f.function.map(|n| n.render(project)),
                     help: f.help,
                     span: f.span,
                     labels: f.labels,

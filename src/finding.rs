@@ -27,9 +27,36 @@ pub struct Finding {
     pub span: Sp,
     /// Evidence, in the same file.
     pub labels: Vec<Label>,
-    pub function: Option<String>,
+    pub function: Option<FnName>,
     /// The flagged code is itself secret: never print the source around it.
     pub sensitive: bool,
+}
+
+/// The function a finding is in, printed (`module:name`) only once placed:
+/// a name the module's facts already hold, not a string per finding.
+#[derive(Debug, Clone)]
+pub struct FnName {
+    pub module: ModIx,
+    pub name: swc_atoms::Atom,
+}
+
+impl FnName {
+    pub fn of(f: &crate::model::ConvexFn) -> Self {
+        FnName {
+            module: f.module,
+            name: f.name.clone(),
+        }
+    }
+
+    /// `messages:send`.
+    pub fn render(&self, project: &crate::model::Project) -> String {
+        let module = project.module(self.module).map_or("", |m| m.id.as_str());
+        let mut id = String::with_capacity(module.len() + 1 + self.name.len());
+        id.push_str(module);
+        id.push(':');
+        id.push_str(&self.name);
+        id
+    }
 }
 
 /// A finding placed in a file: what every output format prints.

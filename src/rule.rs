@@ -315,10 +315,11 @@ impl<'a, 'p> Context<'a, 'p> {
         span: Sp,
         message: String,
         labels: Vec<Label>,
-        function: Option<String>,
+        function: Option<&ConvexFn>,
         help: impl Into<std::borrow::Cow<'static, str>>,
     ) {
         let help = help.into();
+        let function = function.map(crate::finding::FnName::of);
         self.findings.push(Finding {
             rule: self.meta.id,
             severity: self.meta.severity,

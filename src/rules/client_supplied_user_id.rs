@@ -74,14 +74,7 @@ impl Rule for ClientSuppliedUserId {
                     });
                 }
                 let help = "derive the user from the authenticated caller (`getAuthUserId(ctx)`, `ctx.auth.getUserIdentity()`, or the user your auth helper returns) and drop the argument, or compare it with the caller first";
-                cx.report(
-                    f.module,
-                    u.arg_span,
-                    message,
-                    labels,
-                    Some(f.id(cx.analysis.project).to_string()),
-                    help,
-                );
+                cx.report(f.module, u.arg_span, message, labels, Some(f), help);
             }
         }
     }

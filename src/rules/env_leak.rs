@@ -47,8 +47,7 @@ impl Rule for EnvLeak {
                         (sink, _) => format!("{var} {sink}"),
                     };
                     let help = "use the value only where it is needed (an outgoing request's headers); return or log at most whether it is set, never its content";
-                    let id = function.map(|f| f.id(cx.analysis.project).to_string());
-                    cx.report(m, leak.span, message, Vec::new(), id, help);
+                    cx.report(m, leak.span, message, Vec::new(), function, help);
                 }
             }
         }

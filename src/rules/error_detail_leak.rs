@@ -36,14 +36,7 @@ impl Rule for ErrorDetailLeak {
                 };
                 let message = format!("in {subject}, {} {}", leak.what, leak.sink);
                 let help = "log the detail on the server (`console.error`) and send the caller a fixed, generic message (`throw new ConvexError(\"Payment failed\")`)";
-                cx.report(
-                    hm,
-                    leak.span,
-                    message,
-                    Vec::new(),
-                    Some(f.id(cx.analysis.project).to_string()),
-                    help,
-                );
+                cx.report(hm, leak.span, message, Vec::new(), Some(f), help);
             }
         }
     }

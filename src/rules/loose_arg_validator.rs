@@ -36,14 +36,7 @@ impl Rule for LooseArgValidator {
                     message: format!("`{}`", f.id(cx.analysis.project)).into(),
                 }];
                 let help = "replace `v.any()` with the exact shape (`v.object({ ... })`, `v.union(...)`, `v.id(\"table\")`)";
-                cx.report(
-                    f.module,
-                    *span,
-                    message,
-                    labels,
-                    Some(f.id(cx.analysis.project).to_string()),
-                    help,
-                );
+                cx.report(f.module, *span, message, labels, Some(f), help);
             }
         }
     }

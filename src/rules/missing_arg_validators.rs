@@ -44,14 +44,7 @@ impl Rule for MissingArgValidators {
                 message: "declared without `args`".into(),
             }];
             let help = "declare `args: { ... }` with a validator for each argument (`args: {}` if it takes none), using the object form `{ args, handler }`";
-            cx.report(
-                f.module,
-                f.name_span,
-                message,
-                labels,
-                Some(f.id(cx.analysis.project).to_string()),
-                help,
-            );
+            cx.report(f.module, f.name_span, message, labels, Some(f), help);
         }
     }
 }

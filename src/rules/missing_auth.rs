@@ -83,12 +83,5 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
             kind.internal_builder()
         ),
     };
-    cx.report(
-        f.module,
-        f.name_span,
-        message,
-        labels,
-        Some(f.id(cx.analysis.project).to_string()),
-        help,
-    );
+    cx.report(f.module, f.name_span, message, labels, Some(f), help);
 }

@@ -58,23 +58,9 @@ impl Rule for MissingOwnershipCheck {
                 }
                 let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller";
                 if hm == f.module {
-                    cx.report(
-                        hm,
-                        u.span,
-                        message,
-                        labels,
-                        Some(f.id(cx.analysis.project).to_string()),
-                        help,
-                    );
+                    cx.report(hm, u.span, message, labels, Some(f), help);
                 } else {
-                    cx.report(
-                        f.module,
-                        f.name_span,
-                        message,
-                        labels,
-                        Some(f.id(cx.analysis.project).to_string()),
-                        help,
-                    );
+                    cx.report(f.module, f.name_span, message, labels, Some(f), help);
                 }
             }
         }

@@ -48,14 +48,7 @@ impl Rule for MissingRateLimit {
                 });
             }
             let help = "limit it per user or per key before the side effect: `await rateLimiter.limit(ctx, \"name\", { key: userId, throws: true })` with @convex-dev/rate-limiter, or build it with a rate-limiting custom builder";
-            cx.report(
-                f.module,
-                f.name_span,
-                message,
-                labels,
-                Some(f.id(cx.analysis.project).to_string()),
-                help,
-            );
+            cx.report(f.module, f.name_span, message, labels, Some(f), help);
         }
     }
 }

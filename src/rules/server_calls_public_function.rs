@@ -46,15 +46,7 @@ impl Rule for ServerCallsPublicFunction {
                     {
                         continue;
                     }
-                    let function = caller.map(|f| f.id(cx.analysis.project).to_string());
-                    report(
-                        cx,
-                        m,
-                        target,
-                        format!("`{how}`"),
-                        call.callee_span,
-                        function,
-                    );
+                    report(cx, m, target, format!("`{how}`"), call.callee_span, caller);
                 }
             }
             for cron in &module.facts.crons {
@@ -95,7 +87,7 @@ fn report(
     target: &FnArg,
     how: String,
     how_span: crate::model::Sp,
-    function: Option<String>,
+    function: Option<&crate::model::ConvexFn>,
 ) {
     let dotted: Vec<&str> = target.path.iter().map(|s| s.as_str()).collect();
     let id = target_id(target);

@@ -54,14 +54,7 @@ impl Rule for ShouldBeInternal {
                     .to_string()
                     .replace([':', '/'], ".")
             );
-            cx.report(
-                f.module,
-                f.name_span,
-                message,
-                labels,
-                Some(f.id(cx.analysis.project).to_string()),
-                help,
-            );
+            cx.report(f.module, f.name_span, message, labels, Some(f), help);
         }
     }
 }

@@ -21,9 +21,7 @@ impl Rule for UncheckedIdentity {
         for (m, _) in cx.modules() {
             for ix in 0..cx.analysis.body_count(m) {
                 for u in cx.analysis.unchecked(m, ix).iter() {
-                    let function = cx
-                        .function_of(m, ix)
-                        .map(|f| f.id(cx.analysis.project).to_string());
+                    let function = cx.function_of(m, ix);
                     let source = &u.source;
                     let (message, mut labels) = if u.discarded {
                         (
