@@ -189,6 +189,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
         .filter(|r| config.level(r.meta().id) != Some(Level::Off))
         .collect();
     let (early, late): (Vec<_>, Vec<_>) = rules.into_iter().partition(|r| !r.late());
+    let read_elsewhere = project.read_elsewhere();
     // Rules run per scope, scopes in parallel, each with its own memo of
     // helper summaries. Scopes are cut by module count, never by thread
     // count, so the findings are the same at any -j.
@@ -214,6 +215,14 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
                 match ran {
                     Ok(()) => out.extend(found),
                     Err(_) => crashed.push(rule.meta().id),
+                }
+            }
+            // Bodies no other scope reads are freed as soon as this one is done.
+            for m in mods.clone() {
+                if !read_elsewhere.get(m).copied().unwrap_or(true) {
+                    if let Some(module) = project.module(m) {
+                        module.facts.bodies.free();
+                    }
                 }
             }
             // Held until every scope is done, so copied to fresh blocks of

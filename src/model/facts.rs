@@ -207,6 +207,9 @@ pub struct FileFacts {
     pub crons: Vec<CronJob>,
     /// The registrations' `args`.
     pub args: ArgPool,
+    /// The modules (`admin/users`) its bodies name through `api.…` or
+    /// `internal.…`, whose functions' summaries the analysis reads.
+    pub calls_into: Vec<Atom>,
     pub secrets: Vec<super::secrets::SecretLit>,
     /// Suppression comments, in source order.
     pub directives: Vec<crate::suppress::Directive>,
@@ -229,6 +232,7 @@ impl FileFacts {
             registrations: fitted(&mut self.registrations),
             routes: fitted(&mut self.routes),
             crons: fitted(&mut self.crons),
+            calls_into: fitted(&mut self.calls_into),
             args: ArgPool {
                 validators: fitted(&mut self.args.validators),
                 loose: fitted(&mut self.args.loose),
@@ -286,6 +290,7 @@ impl FileFacts {
             }
         }
         self.args.loose.iter_mut().for_each(|(name, _)| f(name));
+        self.calls_into.iter_mut().for_each(&mut *f);
         for route in &mut self.routes {
             f(&mut route.method);
             f(&mut route.path);

@@ -683,6 +683,19 @@ impl ModuleLowerer {
         if let Some(at) = body.too_deep {
             self.facts.too_deep.get_or_insert(at);
         }
+        for call in &body.calls {
+            let Some((_, module)) = call.fn_arg.as_ref().and_then(|a| a.path.split_last()) else {
+                continue;
+            };
+            let module = module
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("/");
+            if !self.facts.calls_into.iter().any(|m| *m == *module) {
+                self.facts.calls_into.push(Atom::from(module));
+            }
+        }
         let ix = scratch.pack.push(body);
         #[cfg(test)]
         self.lowered.push(body.clone());

@@ -19,9 +19,13 @@ use super::ir::{
     ResultUse, Run, Sp, Try, TryIx, Use, UseKind, Val, ValIx,
 };
 
-/// A module's bodies, packed.
+/// A module's bodies, packed; freed through a shared reference (`free`)
+/// once no scope left to run reads them.
+#[derive(Default)]
+pub struct Bodies(std::sync::Mutex<Packed>);
+
 #[derive(Default, Clone)]
-pub struct Bodies {
+struct Packed {
     bytes: Box<[u8]>,
     /// Where each body starts in `bytes`, by `FnIx`.
     starts: Box<[u32]>,
@@ -29,26 +33,45 @@ pub struct Bodies {
     atoms: Box<[Atom]>,
 }
 
+impl Clone for Bodies {
+    fn clone(&self) -> Self {
+        Bodies(std::sync::Mutex::new(self.packed().clone()))
+    }
+}
+
 impl Bodies {
+    // A panic elsewhere while the lock was held leaves the bytes as they were.
+    fn packed(&self) -> std::sync::MutexGuard<'_, Packed> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.packed().starts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.len() == 0
     }
 
     /// Body `ix`, decoded.
     pub fn get(&self, ix: FnIx) -> Option<FnBody> {
-        let start = *self.starts.get(ix as usize)? as usize;
+        let packed = self.packed();
+        let start = *packed.starts.get(ix as usize)? as usize;
         let mut r = Reader {
-            buf: self.bytes.get(start..)?,
+            buf: packed.bytes.get(start..)?,
             at: 0,
-            atoms: &self.atoms,
+            atoms: &packed.atoms,
             last_lo: 0,
             run_ends: [0; POOLS],
         };
         Some(FnBody::unpack(&mut r))
+    }
+
+    /// Frees the bytes: no body can be read after.
+    pub fn free(&self) {
+        *self.packed() = Packed::default();
     }
 }
 
@@ -113,11 +136,11 @@ impl Packer {
     pub(super) fn take(&mut self) -> Bodies {
         self.atom_ix.clear();
         self.recent.iter_mut().for_each(|(_, ix)| *ix = NO_IX);
-        Bodies {
+        Bodies(std::sync::Mutex::new(Packed {
             bytes: super::ir::fitted(&mut self.bytes).into_boxed_slice(),
             starts: super::ir::fitted(&mut self.starts).into_boxed_slice(),
             atoms: super::ir::fitted(&mut self.atoms).into_boxed_slice(),
-        }
+        }))
     }
 
     /// Its largest pool, in entries of about a table row's size.
@@ -921,15 +944,17 @@ mod tests {
         }
         for bytes in inputs {
             let len = bytes.len() as u32;
-            let bodies = Bodies {
+            let bodies = Bodies(std::sync::Mutex::new(Packed {
                 bytes: bytes.into_boxed_slice(),
                 starts: vec![0, len / 2, len, len + 7].into_boxed_slice(),
                 atoms: vec![Atom::from("x")].into_boxed_slice(),
-            };
+            }));
             for ix in 0..4 {
                 let _ = bodies.get(ix);
             }
             assert!(bodies.get(4).is_none());
+            bodies.free();
+            assert!(bodies.get(0).is_none() && bodies.is_empty());
         }
     }
 }

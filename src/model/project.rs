@@ -65,6 +65,46 @@ impl Project {
         }
     }
 
+    /// The modules whose bodies another module's analysis may read: those
+    /// another imports or re-exports from, and those whose functions its
+    /// bodies or cron jobs name through `api.…`/`internal.…`. Every path
+    /// from one module to another goes through `resolve_module` or
+    /// `module_ix`, so the others' bodies are read by their own scope only.
+    pub fn read_elsewhere(&self) -> Vec<bool> {
+        let mut read = vec![false; self.modules.len()];
+        let mut mark = |from: ModIx, to: Option<ModIx>| {
+            if let Some(slot) = to.filter(|&t| t != from).and_then(|t| read.get_mut(t)) {
+                *slot = true;
+            }
+        };
+        for (m, module) in self.modules.iter().enumerate() {
+            let facts = &module.facts;
+            for import in &facts.imports {
+                mark(m, self.resolve_module(m, &import.source));
+            }
+            for (_, source, _) in &facts.reexports {
+                mark(m, self.resolve_module(m, source));
+            }
+            for source in &facts.star_exports {
+                mark(m, self.resolve_module(m, source));
+            }
+            for id in &facts.calls_into {
+                mark(m, self.module_ix(id));
+            }
+            for cron in &facts.crons {
+                if let Some((_, path)) = cron.target.path.split_last() {
+                    let id = path
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    mark(m, self.module_ix(&id));
+                }
+            }
+        }
+        read
+    }
+
     /// Frees every module's packed bodies. Once the rules that read bodies
     /// have run, placing findings and suppressions need only the other facts,
     /// and the freed memory serves them (10,000 files: a 10 MB lower peak).
