@@ -75,26 +75,29 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            let text = match args.format {
-                Format::Json => json::render(&report),
-                Format::Compact => compact::render(&report),
-                Format::Github => github::render(&report),
-                Format::Sarif => sarif::render(&report),
+            let code = match args.format {
+                // Streamed: the largest output, and nothing else reads it.
+                Format::Json => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    emitted(json::write(&report, &mut out).and_then(|()| out.flush()))
+                }
+                Format::Compact => emit(&compact::render(&report)),
+                Format::Github => emit(&github::render(&report)),
+                Format::Sarif => emit(&sarif::render(&report)),
                 Format::Pretty => {
                     let color = !args.no_color
                         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                         && std::io::stdout().is_terminal();
-                    pretty::render(
+                    emit(&pretty::render(
                         &report,
                         &pretty::Style {
                             color,
                             quiet: args.quiet,
                             timing: true,
                         },
-                    )
+                    ))
                 }
             };
-            let code = emit(&text);
             if code != ExitCode::SUCCESS {
                 return code;
             }
@@ -163,7 +166,12 @@ fn explain(id: &str) -> ExitCode {
 /// Writes to stdout; a closed pipe is not an error worth a panic.
 fn emit(text: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    emitted(out.write_all(text.as_bytes()).and_then(|_| out.flush()))
+}
+
+/// A closed pipe (`| head`) is not a failure.
+fn emitted(written: std::io::Result<()>) -> ExitCode {
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(2),

@@ -29,6 +29,16 @@ struct Summary {
 }
 
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    match write(report, &mut out) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("{{\"error\": \"{e}\"}}\n"),
+    }
+}
+
+/// Writes the report as it is serialised, rather than building its whole
+/// text first (14 MB at 10,000 files, at the end of the run).
+pub fn write(report: &Report, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     let json = Json {
         version: 1,
@@ -44,8 +54,6 @@ pub fn render(report: &Report) -> String {
             baseline_fixed: report.baseline_fixed,
         },
     };
-    let mut out =
-        serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    out.push('\n');
-    out
+    serde_json::to_writer_pretty(&mut *w, &json)?;
+    w.write_all(b"\n")
 }
