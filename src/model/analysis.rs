@@ -1278,13 +1278,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if !matches!(path, [p] if p == "runQuery" || p == "runMutation" || p == "runAction") {
             return None;
         }
-        let fn_path = &call.fn_arg.as_ref()?.path;
-        let (name, module_path) = fn_path.split_last()?;
-        let module_id = module_path
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("/");
+        let (module_id, name) = call.fn_arg.as_ref()?.module_and_name()?;
         let project = self.an.project;
         let m = project.module_ix(&module_id)?;
         let local = project.module(m)?.facts.export_local(name)?;

@@ -85,7 +85,7 @@ pub struct Registration {
     pub args: Option<Args>,
 }
 
-/// Where a registration's `args` are in its module's lists (`FileFacts::args`
+/// Where a registration's `args` are in its module's lists (`ArgPool::get`
 /// reads them): one list per module rather than one allocation per
 /// registration. Lengths past `u16::MAX` are cut there.
 #[derive(Debug, Clone, Copy, Default)]

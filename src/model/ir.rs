@@ -362,6 +362,20 @@ pub struct FnArg {
     pub span: Sp,
 }
 
+impl FnArg {
+    /// The module it names, `admin/users` for `api.admin.users.remove`,
+    /// and the function's name; None for an empty path.
+    pub fn module_and_name(&self) -> Option<(String, &Atom)> {
+        let (name, module) = self.path.split_last()?;
+        let module = module
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("/");
+        Some((module, name))
+    }
+}
+
 /// How a local name is used (for null-check tracking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UseKind {

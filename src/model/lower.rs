@@ -684,14 +684,9 @@ impl ModuleLowerer {
             self.facts.too_deep.get_or_insert(at);
         }
         for call in &body.calls {
-            let Some((_, module)) = call.fn_arg.as_ref().and_then(|a| a.path.split_last()) else {
+            let Some((module, _)) = call.fn_arg.as_ref().and_then(|a| a.module_and_name()) else {
                 continue;
             };
-            let module = module
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("/");
             if !self.facts.calls_into.iter().any(|m| *m == *module) {
                 self.facts.calls_into.push(Atom::from(module));
             }

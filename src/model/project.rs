@@ -92,12 +92,7 @@ impl Project {
                 mark(m, self.module_ix(id));
             }
             for cron in &facts.crons {
-                if let Some((_, path)) = cron.target.path.split_last() {
-                    let id = path
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join("/");
+                if let Some((id, _)) = cron.target.module_and_name() {
                     mark(m, self.module_ix(&id));
                 }
             }
