@@ -103,7 +103,8 @@ pub struct Args {
 pub struct ArgList<'a> {
     /// The `args` key.
     pub span: Sp,
-    /// Each argument, its validator, and the validator's span.
+    /// Each argument whose validator the rules read (an id or a string),
+    /// that validator, and its span.
     pub validators: &'a [(Atom, Validator, Sp)],
     /// Every `v.any()` inside, with the argument it is in (usually none).
     pub loose: &'a [(Atom, Sp)],
@@ -153,13 +154,16 @@ impl ArgPool {
     }
 }
 
+/// The validators the rules ask about. Arguments of other kinds are not
+/// kept (four in ten at 10,000 files), and `v.any()` is in `loose`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Validator {
     Id(Atom),
     String,
-    Any,
-    Other,
 }
+
+// `String` takes the atom's niche: an argument is 24 bytes, not 32.
+const _: () = assert!(std::mem::size_of::<(Atom, Validator, Sp)>() <= 24);
 
 /// `crons.interval("name", { minutes: 5 }, internal.jobs.run)` in crons.ts.
 #[derive(Debug, Clone)]

@@ -720,37 +720,32 @@ fn args_of(pool: &mut ArgPool, e: &Expr, key_span: Sp) -> Args {
         collect_any(&kv.value, &mut loose, 0);
         pool.loose
             .extend(loose.into_iter().map(|s| (name.clone(), s)));
-        pool.validators
-            .push((name, validator_of(&kv.value, 0), sp(kv.span())));
+        if let Some(v) = validator_of(&kv.value, 0) {
+            pool.validators.push((name, v, sp(kv.span())));
+        }
     }
     pool.end(&mut args);
     args
 }
 
-/// `v.id("t")`, `v.optional(v.id("t"))`, `v.string()`, `v.any()`, ...
-fn validator_of(e: &Expr, depth: u32) -> Validator {
+/// `v.id("t")`, `v.optional(v.id("t"))`, `v.string()`; None for other kinds.
+fn validator_of(e: &Expr, depth: u32) -> Option<Validator> {
     let Expr::Call(c) = peel(e) else {
-        return Validator::Other;
+        return None;
     };
     let Callee::Expr(callee) = &c.callee else {
-        return Validator::Other;
+        return None;
     };
-    let Some((_, path)) = member_path(callee) else {
-        return Validator::Other;
-    };
+    let (_, path) = member_path(callee)?;
     let first = c.args.first().map(|a| peel(&a.expr));
     match path.last().map(|s| s.as_str()) {
         Some("id") => match first {
-            Some(Expr::Lit(Lit::Str(s))) => Validator::Id(str_value(s)),
-            _ => Validator::Other,
+            Some(Expr::Lit(Lit::Str(s))) => Some(Validator::Id(str_value(s))),
+            _ => None,
         },
-        Some("string") => Validator::String,
-        Some("any") => Validator::Any,
-        Some("optional") if depth < 8 => match first {
-            Some(inner) => validator_of(inner, depth + 1),
-            None => Validator::Other,
-        },
-        _ => Validator::Other,
+        Some("string") => Some(Validator::String),
+        Some("optional") if depth < 8 => validator_of(first?, depth + 1),
+        _ => None,
     }
 }
 

@@ -93,7 +93,6 @@ fn names_the_caller(name: &str, validator: &Validator) -> bool {
     let users_or_string = match validator {
         Validator::Id(table) => table == "users",
         Validator::String => true,
-        _ => false,
     };
     users_or_string
         && matches!(
