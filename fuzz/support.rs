@@ -51,6 +51,7 @@ pub fn check(files: &[(String, Vec<u8>)]) {
         config: None,
         threads: 1,
         fast_exit: false,
+        release_memory: Some(convex_audit::mimalloc_collect),
         keep_sources: true,
     };
     let Ok(report) = run(&opts) else { return };

@@ -34,6 +34,13 @@ pub struct Options {
     /// Keep the text of files with findings in the report (for rendering
     /// source snippets); other formats do not need it.
     pub keep_sources: bool,
+    /// Returns the calling thread's freed memory to the OS; run in every
+    /// worker once the bodies are freed (`crate::mimalloc_collect` in the
+    /// CLI). The bodies were made by the workers and freed elsewhere, and
+    /// mimalloc holds such blocks for their idle owner: 10,000 files at
+    /// `-j 2` kept 106 MiB resident through placing and printing the
+    /// findings, and the peak rose to 112-123 MiB; with it, 72 MiB.
+    pub release_memory: Option<fn()>,
 }
 
 #[derive(Debug, Default)]
@@ -236,6 +243,10 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
         })
         .collect();
     project.drop_bodies();
+    if let Some(release) = opts.release_memory {
+        rayon::broadcast(|_| release());
+        release();
+    }
     let analysis = Analysis::with_known(&project, config.known.clone());
     // Functions declared public on purpose, with a reason, in the config.
     let intended = |f: &Finding| {

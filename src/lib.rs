@@ -19,3 +19,13 @@ pub mod suppress;
 pub mod walk;
 
 pub use engine::{check, Options, Report};
+
+/// Has mimalloc, when it is the global allocator (the binaries' choice),
+/// return what the calling thread has freed to the OS, including blocks
+/// other threads freed into its pages (those wait for the owner otherwise).
+/// For `Options::release_memory`.
+pub fn mimalloc_collect() {
+    // SAFETY: `mi_collect` takes no pointers and only tidies the calling
+    // thread's heap; with another global allocator that heap is empty.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
                 config: args.config.clone(),
                 threads: args.threads.unwrap_or(0),
                 fast_exit: true,
+                release_memory: Some(convex_audit::mimalloc_collect),
                 keep_sources: args.format == Format::Pretty,
             };
             let mut report = match check(&opts) {

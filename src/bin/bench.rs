@@ -81,6 +81,7 @@ fn child(mode: &str, dir: &str, threads: &str) -> ExitCode {
         config: None,
         threads: threads.parse().unwrap_or(0),
         fast_exit: true,
+        release_memory: Some(convex_audit::mimalloc_collect),
         keep_sources: false,
     };
     let (files, bytes) = match mode {

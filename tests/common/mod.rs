@@ -28,6 +28,7 @@ pub fn run(paths: &[PathBuf]) -> Report {
         config: None,
         threads: 2,
         fast_exit: false,
+        release_memory: Some(convex_audit::mimalloc_collect),
         keep_sources: true,
     };
     match check(&opts) {
