@@ -612,12 +612,14 @@ impl Pack for Val {
 }
 
 /// A call's flags and which optional parts are there, then which of its
-/// argument lists are not empty (most are), then those parts and lists.
+/// argument lists are not empty (most are) and whether the callee starts
+/// the call, then the callee's span, those parts and lists.
 impl Pack for CallSite {
     fn pack(&self, w: &mut Writer) {
         self.callee.pack(w);
         self.span.pack(w);
-        self.callee_span.pack(w);
+        // The callee mostly starts the call: then only its length is written.
+        let callee_first = self.callee_span.lo == self.span.lo;
         flags(
             w,
             [
@@ -641,8 +643,14 @@ impl Pack for CallSite {
                 !self.arg_calls.is_empty(),
                 !self.arg_props.is_empty(),
                 !self.arg_names.is_empty(),
+                callee_first,
             ],
         );
+        if callee_first {
+            w.u32(self.callee_span.hi.wrapping_sub(self.callee_span.lo));
+        } else {
+            self.callee_span.pack(w);
+        }
         some(w, &self.first_str);
         some(w, &self.fn_arg);
         some(w, &self.arg_flow.env);
@@ -658,11 +666,18 @@ impl Pack for CallSite {
     fn unpack(r: &mut Reader) -> Self {
         let callee = Callee::unpack(r);
         let span = Sp::unpack(r);
-        let callee_span = Sp::unpack(r);
         let [is_new, awaited, passes_ctx, secret_arg, throws_true, first_str, fn_arg, flow_env] =
             unflags(r);
-        let [name_args, flow_names, flow_calls, arg_paths, arg_calls, arg_props, arg_names] =
+        let [name_args, flow_names, flow_calls, arg_paths, arg_calls, arg_props, arg_names, callee_first] =
             unflags(r);
+        let callee_span = if callee_first {
+            Sp {
+                lo: span.lo,
+                hi: span.lo.wrapping_add(r.u32()),
+            }
+        } else {
+            Sp::unpack(r)
+        };
         // Read in the order written.
         let first_str = read_some(r, first_str);
         let fn_arg = read_some(r, fn_arg);
