@@ -20,9 +20,9 @@ pub mod walk;
 
 pub use engine::{check, Options, Report};
 
-/// Has mimalloc, when it is the global allocator (the binaries' choice),
-/// return what the calling thread has freed to the OS, including blocks
-/// other threads freed into its pages (those wait for the owner otherwise).
+/// Asks mimalloc (the binaries' global allocator) to return what the
+/// calling thread has freed to the OS, including the blocks other threads
+/// freed into its pages, which otherwise wait for it to allocate again.
 /// For `Options::release_memory`.
 pub fn mimalloc_collect() {
     // SAFETY: `mi_collect` takes no pointers and only tidies the calling
