@@ -3,6 +3,11 @@
 //! indices into the module's table of distinct names), and decoded when the
 //! analysis first asks for one. The project holds every module's bodies until
 //! the rules have run, and packed they take a fraction of their decoded size.
+//! At rest a module's bytes are one LZ4 block (`lz4_flex`): 10,000 files'
+//! bodies are 27 MB rather than 38, for 4 % more instructions in all (most
+//! of it compressing), and the peak fell from 106 to 99-102 MiB. The first read
+//! decompresses the block in place; most modules are read by their own scope
+//! only, which frees them after.
 //!
 //! The codec is written here rather than taken from a serde format because
 //! names are written as indices into a table the module builds as it goes,
@@ -26,7 +31,10 @@ pub struct Bodies(std::sync::Mutex<Packed>);
 
 #[derive(Default, Clone)]
 struct Packed {
+    /// An LZ4 block of `raw_len` bytes while `raw_len` is not zero: the
+    /// first read decompresses it in place.
     bytes: Box<[u8]>,
+    raw_len: u32,
     /// Where each body starts in `bytes`, by `FnIx`.
     starts: Box<[u32]>,
     /// The distinct names the bodies mention.
@@ -57,7 +65,15 @@ impl Bodies {
 
     /// Body `ix`, decoded.
     pub fn get(&self, ix: FnIx) -> Option<FnBody> {
-        let packed = self.packed();
+        let mut packed = self.packed();
+        if packed.raw_len != 0 {
+            // Our own block, so it decompresses; were it damaged, the
+            // bodies would read as empty rather than panic.
+            packed.bytes = lz4_flex::block::decompress(&packed.bytes, packed.raw_len as usize)
+                .unwrap_or_default()
+                .into_boxed_slice();
+            packed.raw_len = 0;
+        }
         let start = *packed.starts.get(ix as usize)? as usize;
         let mut r = Reader {
             buf: packed.bytes.get(start..)?,
@@ -136,8 +152,22 @@ impl Packer {
     pub(super) fn take(&mut self) -> Bodies {
         self.atom_ix.clear();
         self.recent.iter_mut().for_each(|(_, ix)| *ix = NO_IX);
+        // Most modules' bytes are read once, by their own scope, a while
+        // after they are packed; small ones are not worth a block.
+        let block = (self.bytes.len() >= MIN_BLOCK)
+            .then(|| lz4_flex::block::compress(&self.bytes))
+            .filter(|b| b.len() < self.bytes.len() - self.bytes.len() / 8);
+        let (bytes, raw_len) = match block {
+            Some(mut b) => {
+                let raw_len = self.bytes.len() as u32;
+                self.bytes.clear();
+                (super::ir::fitted(&mut b), raw_len)
+            }
+            None => (super::ir::fitted(&mut self.bytes), 0),
+        };
         Bodies(std::sync::Mutex::new(Packed {
-            bytes: super::ir::fitted(&mut self.bytes).into_boxed_slice(),
+            bytes: bytes.into_boxed_slice(),
+            raw_len,
             starts: super::ir::fitted(&mut self.starts).into_boxed_slice(),
             atoms: super::ir::fitted(&mut self.atoms).into_boxed_slice(),
         }))
@@ -150,6 +180,9 @@ impl Packer {
             .max(self.atoms.capacity())
     }
 }
+
+/// Bodies of fewer bytes are kept as they are.
+const MIN_BLOCK: usize = 256;
 
 /// Slots in `Packer::recent`; `NO_IX` marks an empty one.
 const RECENT: usize = 256;
@@ -957,10 +990,15 @@ mod tests {
                     .collect(),
             );
         }
-        for bytes in inputs {
+        // Each also read as if it were an LZ4 block.
+        for (bytes, raw_len) in inputs.into_iter().flat_map(|b| {
+            let as_block = 3 * b.len() as u32 + 1;
+            [(b.clone(), 0), (b, as_block)]
+        }) {
             let len = bytes.len() as u32;
             let bodies = Bodies(std::sync::Mutex::new(Packed {
                 bytes: bytes.into_boxed_slice(),
+                raw_len,
                 starts: vec![0, len / 2, len, len + 7].into_boxed_slice(),
                 atoms: vec![Atom::from("x")].into_boxed_slice(),
             }));
