@@ -301,22 +301,30 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             rule.run(&mut cx);
         }
     }
-    located.extend(locate(
+    let late_located = locate(
         &project,
         vec![late_findings],
         &mut texts,
         opts.keep_sources,
-    ));
-    for (_, mut f) in located {
+    );
+    let reported = |(_, mut f): (ModIx, Located)| {
         if let Some(Level::On(severity)) = config.level(f.rule) {
             f.severity = severity;
         }
-        if let Some(only) = &target.only {
-            if !only.contains(&f.file) {
-                continue;
-            }
-        }
-        report.findings.push(f);
+        let wanted = target.only.as_ref().is_none_or(|only| only.contains(&f.file));
+        wanted.then_some(f)
+    };
+    // Collected in place, into `located`'s own block, and the late ones
+    // appended to an exact fit: pushed one by one, the report's list grew by
+    // doubling beside it (10,000 files: 21,000 findings of 216 bytes).
+    let mut kept: Vec<Located> = located.into_iter().filter_map(reported).collect();
+    let late_kept: Vec<Located> = late_located.into_iter().filter_map(reported).collect();
+    kept.reserve_exact(late_kept.len());
+    kept.extend(late_kept);
+    if report.findings.is_empty() {
+        report.findings = kept;
+    } else {
+        report.findings.extend(kept);
     }
     if opts.keep_sources {
         report.sources.extend(texts);
@@ -465,7 +473,7 @@ fn locate(
         .into_par_iter()
         .map(|group| locate_file(project, group, known, keep))
         .collect();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(done.iter().map(|(l, _)| l.len()).sum());
     for (located, text) in done {
         if let (true, Some(text), Some((_, first))) = (keep, text, located.first()) {
             texts.insert(first.file.clone(), text);
