@@ -301,17 +301,15 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             rule.run(&mut cx);
         }
     }
-    let late_located = locate(
-        &project,
-        vec![late_findings],
-        &mut texts,
-        opts.keep_sources,
-    );
+    let late_located = locate(&project, vec![late_findings], &mut texts, opts.keep_sources);
     let reported = |(_, mut f): (ModIx, Located)| {
         if let Some(Level::On(severity)) = config.level(f.rule) {
             f.severity = severity;
         }
-        let wanted = target.only.as_ref().is_none_or(|only| only.contains(&f.file));
+        let wanted = target
+            .only
+            .as_ref()
+            .is_none_or(|only| only.contains(&f.file));
         wanted.then_some(f)
     };
     // Collected in place, into `located`'s own block, and the late ones

@@ -43,7 +43,7 @@ pub struct FnName {
 impl FnName {
     pub fn of(f: &crate::model::ConvexFn) -> Self {
         FnName {
-            module: f.module,
+            module: f.module(),
             name: f.name.clone(),
         }
     }

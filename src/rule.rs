@@ -160,7 +160,7 @@ impl Functions {
     /// order one list stably sorted by module would have.
     pub fn new(mut lists: Vec<Vec<ConvexFn>>, per: usize) -> Self {
         let per = per.max(1);
-        let home = |f: &ConvexFn| f.module / per;
+        let home = |f: &ConvexFn| f.module() / per;
         let mut moved: Vec<(usize, usize, ConvexFn)> = Vec::new();
         for (k, list) in lists.iter_mut().enumerate() {
             if list.iter().all(|f| home(f) == k) {
@@ -200,8 +200,8 @@ impl Functions {
         }
         // A route in a list's own range may still be out of module order.
         for list in &mut lists {
-            if !list.is_sorted_by_key(|f| f.module) {
-                list.sort_by_key(|f| f.module);
+            if !list.is_sorted_by_key(|f| f.module()) {
+                list.sort_by_key(|f| f.module());
             }
         }
         let mut by_handler: Vec<(u32, u32)> = Vec::new();
@@ -257,10 +257,10 @@ impl Functions {
             let m = project.module_ix(id.get(..at)?)?;
             let name = id.get(at + 1..)?;
             let list = self.list(m / self.per);
-            let lo = list.partition_point(|f| f.module < m);
+            let lo = list.partition_point(|f| f.module() < m);
             list.get(lo..)?
                 .iter()
-                .take_while(|f| f.module == m)
+                .take_while(|f| f.module() == m)
                 .find(|f| f.name == name)
         })
     }
@@ -510,7 +510,7 @@ export default http;
                 .collect();
             // What one list sorted by module gives.
             let mut one: Vec<ConvexFn> = per_module.iter().flatten().cloned().collect();
-            one.sort_by_key(|f| f.module);
+            one.sort_by_key(|f| f.module());
             let expect: Vec<String> = one.iter().map(|f| f.id(&project).to_string()).collect();
             let functions = Functions::new(per_module, 1);
             assert_eq!(ids(&functions, &project), expect, "router {router}");
@@ -518,7 +518,7 @@ export default http;
             assert_eq!(functions.list(hooks).len(), 2, "router {router}");
             assert!(functions.list(1 - hooks).is_empty(), "router {router}");
             let route = functions.list(hooks).iter().find(|f| f.route.is_some());
-            assert_eq!(route.map(|f| f.module), Some(hooks), "router {router}");
+            assert_eq!(route.map(|f| f.module()), Some(hooks), "router {router}");
         }
         Ok(())
     }

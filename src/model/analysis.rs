@@ -17,37 +17,44 @@ use super::project::{ModIx, Project, Target};
 /// Custom builders may wrap custom builders; stop following past this depth.
 const MAX_BUILDER_DEPTH: u32 = 16;
 
-/// A Convex function the deployment exposes (or an internal one).
+/// A Convex function the deployment exposes (or an internal one). Its spans
+/// and builder name are read back from the registration or route it comes
+/// from (`name_span`, `builder_span`, `builder_name`), not copied per function.
 #[derive(Debug, Clone)]
 pub struct ConvexFn {
-    pub module: ModIx,
+    /// Its module (see `module`): 32 bits, as every index here.
+    module: u32,
+    /// Its registration in `module`, or (with `INLINE_ROUTE` set) the route
+    /// in `module` whose inline handler it is.
+    from: u32,
     /// What the id names in the module: `send` in `messages:send`, `POST
     /// /stripe` in `http:POST /stripe` (see `id`; the name is shared with
     /// the module's facts, where the id would be a string per function).
     pub name: Atom,
     pub kind: Kind,
     pub visibility: Visibility,
-    /// The exported name (or the route), where findings point.
-    pub name_span: Sp,
-    pub builder_span: Sp,
     pub builder: Builder,
     /// Its handler body as (module, body) in 32 bits each, the module
     /// `NONE` when it has none (see `handler`): 8 bytes, not an option's 12.
     handler_at: (u32, FnIx),
     /// `POST /stripe` when reached through an HTTP route.
     pub route: Option<Atom>,
-    /// Its registration in `module`, `NONE` for a route (see `reg`).
-    reg: u32,
 }
 
-/// No handler, or no registration: a function record is 72 bytes, not 96.
+/// No handler: the module half of `handler_at`.
 const NONE: u32 = u32::MAX;
+/// `ConvexFn::from` names a route, not a registration.
+const INLINE_ROUTE: u32 = 1 << 31;
 
 // The project holds one record per function (120,000 at 10,000 files).
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<ConvexFn>() <= 72);
+const _: () = assert!(std::mem::size_of::<ConvexFn>() <= 40);
 
 impl ConvexFn {
+    pub fn module(&self) -> ModIx {
+        self.module as ModIx
+    }
+
     /// Its handler body (module, body).
     pub fn handler(&self) -> Option<(ModIx, FnIx)> {
         let (m, ix) = self.handler_at;
@@ -57,7 +64,51 @@ impl ConvexFn {
     /// Its registration in `module`, whose `args` the rules read through
     /// `Analysis::args` (None for a route).
     pub fn reg(&self) -> Option<usize> {
-        (self.reg != NONE).then_some(self.reg as usize)
+        (self.route.is_none() && self.from & INLINE_ROUTE == 0).then_some(self.from as usize)
+    }
+
+    /// Where it is declared: the registration or the inline route.
+    fn source<'p>(&self, project: &'p Project) -> Option<Source<'p>> {
+        let facts = &project.module(self.module())?.facts;
+        if self.from & INLINE_ROUTE == 0 {
+            return facts.registrations.get(self.from as usize).map(Source::Reg);
+        }
+        let route = facts.routes.get((self.from & !INLINE_ROUTE) as usize)?;
+        match &route.handler {
+            RouteHandler::Inline {
+                builder,
+                builder_span,
+                ..
+            } => Some(Source::Inline(route.span, builder, *builder_span)),
+            RouteHandler::Ref(_) => None,
+        }
+    }
+
+    /// The exported name (or the route), where findings point.
+    pub fn name_span(&self, project: &Project) -> Sp {
+        match self.source(project) {
+            Some(Source::Reg(reg)) => reg.name_span,
+            Some(Source::Inline(span, ..)) => span,
+            None => Sp::default(),
+        }
+    }
+
+    /// The builder call (`mutation`, `authedQuery`).
+    pub fn builder_span(&self, project: &Project) -> Sp {
+        match self.source(project) {
+            Some(Source::Reg(reg)) => reg.builder_span,
+            Some(Source::Inline(_, _, span)) => span,
+            None => Sp::default(),
+        }
+    }
+
+    /// The builder's name as written at the call (`authedQuery`).
+    pub fn builder_name<'p>(&self, project: &'p Project) -> &'p str {
+        match self.source(project) {
+            Some(Source::Reg(reg)) => &reg.builder,
+            Some(Source::Inline(_, builder, _)) => builder,
+            None => "",
+        }
     }
 
     /// A query, mutation or action any client can call by name (not an HTTP
@@ -77,10 +128,17 @@ impl ConvexFn {
     /// `messages:send`, `http:POST /stripe`: its module's id and its name.
     pub fn id<'a>(&'a self, project: &'a Project) -> FnId<'a> {
         FnId {
-            module: project.module(self.module).map_or("", |m| m.id.as_str()),
+            module: project.module(self.module()).map_or("", |m| m.id.as_str()),
             name: &self.name,
         }
     }
+}
+
+/// Where a function is declared.
+enum Source<'p> {
+    Reg(&'p super::facts::Registration),
+    /// An inline route handler: the route's span, its builder and that's span.
+    Inline(Sp, &'p Atom, Sp),
 }
 
 /// A function's id, printed as `module:name` without building the string.
@@ -100,8 +158,6 @@ impl std::fmt::Display for FnId<'_> {
 pub struct Builder {
     pub kind: Kind,
     pub visibility: Visibility,
-    /// The name written at the call (`authedQuery`).
-    pub name: Atom,
     /// A custom builder's customisation authenticates the caller.
     pub authenticated: bool,
     /// A customisation wraps `ctx.db` with row-level security rules.
@@ -280,7 +336,7 @@ impl<'p> Analysis<'p> {
 
     /// A function's `args` validators (None: legacy form, no `args` key, or a route).
     pub fn args(&self, f: &ConvexFn) -> Option<ArgList<'p>> {
-        let module = self.project.module(f.module)?;
+        let module = self.project.module(f.module())?;
         let args = module.facts.registrations.get(f.reg()?)?.args.as_ref()?;
         Some(module.facts.args.get(args))
     }
@@ -415,21 +471,25 @@ impl<'p> Analysis<'p> {
                 if builder.kind == Kind::HttpAction {
                     continue;
                 }
+                let (Ok(module), Ok(from)) = (u32::try_from(m), u32::try_from(*r)) else {
+                    continue;
+                };
+                if from & INLINE_ROUTE != 0 {
+                    continue;
+                }
                 out.push(ConvexFn {
-                    module: m,
+                    module,
+                    from,
                     name: exported.clone(),
                     kind: builder.kind,
                     visibility: builder.visibility,
-                    name_span: reg.name_span,
-                    builder_span: reg.builder_span,
                     handler_at: self.handler_at(m, reg.handler.as_ref()),
                     builder,
                     route: None,
-                    reg: u32::try_from(*r).unwrap_or(NONE),
                 });
             }
-            for route in &facts.routes {
-                if let Some(f) = self.route_fn(m, route) {
+            for (ix, route) in facts.routes.iter().enumerate() {
+                if let Some(f) = self.route_fn(m, ix, route) {
                     out.push(f);
                 }
             }
@@ -437,28 +497,25 @@ impl<'p> Analysis<'p> {
         out
     }
 
-    fn route_fn(&self, m: ModIx, route: &super::facts::Route) -> Option<ConvexFn> {
+    fn route_fn(&self, m: ModIx, ix: usize, route: &super::facts::Route) -> Option<ConvexFn> {
         self.project.module(m)?;
         let label = format!("{} {}", route.method, route.path);
         match &route.handler {
             RouteHandler::Inline {
-                builder,
-                builder_span,
-                handler,
+                builder, handler, ..
             } => {
                 let b = self.builder(m, builder, 0)?;
                 let label = Atom::from(label);
+                let from = u32::try_from(ix).ok().filter(|ix| ix & INLINE_ROUTE == 0)?;
                 Some(ConvexFn {
-                    module: m,
+                    module: u32::try_from(m).ok()?,
+                    from: from | INLINE_ROUTE,
                     name: label.clone(),
                     kind: b.kind,
                     visibility: Visibility::Public,
-                    name_span: route.span,
-                    builder_span: *builder_span,
                     handler_at: self.handler_at(m, handler.as_ref()),
                     builder: b,
                     route: Some(label),
-                    reg: NONE,
                 })
             }
             RouteHandler::Ref(r) => {
@@ -476,16 +533,14 @@ impl<'p> Analysis<'p> {
                     .map(|(e, _)| e.clone())
                     .unwrap_or_else(|| reg.local.clone());
                 Some(ConvexFn {
-                    module: t,
+                    module: u32::try_from(t).ok()?,
+                    from: u32::try_from(ri).ok().filter(|ri| ri & INLINE_ROUTE == 0)?,
                     name,
                     kind: b.kind,
                     visibility: Visibility::Public,
-                    name_span: reg.name_span,
-                    builder_span: reg.builder_span,
                     handler_at: self.handler_at(t, reg.handler.as_ref()),
                     builder: b,
                     route: Some(Atom::from(label)),
-                    reg: NONE,
                 })
             }
         }
@@ -511,7 +566,6 @@ impl<'p> Analysis<'p> {
             Target::Builder(kind, visibility) => Some(Builder {
                 kind,
                 visibility,
-                name: name.clone(),
                 authenticated: false,
                 row_level_security: false,
                 checks_role: false,
@@ -522,7 +576,6 @@ impl<'p> Analysis<'p> {
                     return None;
                 };
                 let mut b = self.builder(t, &def.base, depth + 1)?;
-                b.name = name.clone();
                 if let Some(custom) = &def.customisation {
                     if let Target::Fn(cm, cix) = self.project.resolve_ref(t, custom) {
                         let on_ctx = b.authenticated;

@@ -63,7 +63,7 @@ impl Rule for ClientSuppliedUserId {
                     f.kind, f.id(cx.analysis.project), u.arg
                 );
                 let mut labels = Vec::new();
-                if hm == f.module {
+                if hm == f.module() {
                     labels.push(Label {
                         span: u.span,
                         message: if u.write {
@@ -74,7 +74,7 @@ impl Rule for ClientSuppliedUserId {
                     });
                 }
                 let help = "derive the user from the authenticated caller (`getAuthUserId(ctx)`, `ctx.auth.getUserIdentity()`, or the user your auth helper returns) and drop the argument, or compare it with the caller first";
-                cx.report(f.module, u.arg_span, message, labels, Some(f), help);
+                cx.report(f.module(), u.arg_span, message, labels, Some(f), help);
             }
         }
     }

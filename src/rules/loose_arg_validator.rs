@@ -32,11 +32,11 @@ impl Rule for LooseArgValidator {
                     f.kind, f.id(cx.analysis.project)
                 );
                 let labels = vec![Label {
-                    span: f.name_span,
+                    span: f.name_span(cx.analysis.project),
                     message: format!("`{}`", f.id(cx.analysis.project)).into(),
                 }];
                 let help = "replace `v.any()` with the exact shape (`v.object({ ... })`, `v.union(...)`, `v.id(\"table\")`)";
-                cx.report(f.module, *span, message, labels, Some(f), help);
+                cx.report(f.module(), *span, message, labels, Some(f), help);
             }
         }
     }

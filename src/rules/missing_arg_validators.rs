@@ -40,11 +40,18 @@ impl Rule for MissingArgValidators {
                 f.kind, f.id(cx.analysis.project)
             );
             let labels = vec![Label {
-                span: f.builder_span,
+                span: f.builder_span(cx.analysis.project),
                 message: "declared without `args`".into(),
             }];
             let help = "declare `args: { ... }` with a validator for each argument (`args: {}` if it takes none), using the object form `{ args, handler }`";
-            cx.report(f.module, f.name_span, message, labels, Some(f), help);
+            cx.report(
+                f.module(),
+                f.name_span(cx.analysis.project),
+                message,
+                labels,
+                Some(f),
+                help,
+            );
         }
     }
 }

@@ -60,15 +60,19 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
     };
     let message = format!("{subject} {what} without authenticating the caller");
     let mut labels = vec![Label {
-        span: f.builder_span,
-        message: format!("`{}` does not authenticate", f.builder.name).into(),
+        span: f.builder_span(cx.analysis.project),
+        message: format!(
+            "`{}` does not authenticate",
+            f.builder_name(cx.analysis.project)
+        )
+        .into(),
     }];
     let evidence = if is_write {
         format!("reached by anyone: {}", event.what)
     } else {
         format!("read by anyone and returned: {}", event.what)
     };
-    if hm == f.module {
+    if hm == f.module() {
         labels.push(Label {
             span: event.span,
             message: evidence.into(),
@@ -83,5 +87,12 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
             kind.internal_builder()
         ),
     };
-    cx.report(f.module, f.name_span, message, labels, Some(f), help);
+    cx.report(
+        f.module(),
+        f.name_span(cx.analysis.project),
+        message,
+        labels,
+        Some(f),
+        help,
+    );
 }

@@ -50,17 +50,24 @@ impl Rule for MissingOwnershipCheck {
                     f.kind, f.id(cx.analysis.project), u.arg
                 );
                 let mut labels = Vec::new();
-                if hm == f.module {
+                if hm == f.module() {
                     labels.push(Label {
                         span: u.arg_span,
                         message: "any id a caller chooses".into(),
                     });
                 }
                 let help = "load the document and compare its owner field with the caller (`if (doc.userId !== user._id) throw ...`), check a membership row keyed by the caller, or query through an index scoped to the caller";
-                if hm == f.module {
+                if hm == f.module() {
                     cx.report(hm, u.span, message, labels, Some(f), help);
                 } else {
-                    cx.report(f.module, f.name_span, message, labels, Some(f), help);
+                    cx.report(
+                        f.module(),
+                        f.name_span(cx.analysis.project),
+                        message,
+                        labels,
+                        Some(f),
+                        help,
+                    );
                 }
             }
         }

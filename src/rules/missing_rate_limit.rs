@@ -41,14 +41,21 @@ impl Rule for MissingRateLimit {
                 f.kind, f.id(cx.analysis.project)
             );
             let mut labels = Vec::new();
-            if hm == f.module {
+            if hm == f.module() {
                 labels.push(Label {
                     span: effect.span,
                     message: format!("repeatable without limit: {}", effect.what).into(),
                 });
             }
             let help = "limit it per user or per key before the side effect: `await rateLimiter.limit(ctx, \"name\", { key: userId, throws: true })` with @convex-dev/rate-limiter, or build it with a rate-limiting custom builder";
-            cx.report(f.module, f.name_span, message, labels, Some(f), help);
+            cx.report(
+                f.module(),
+                f.name_span(cx.analysis.project),
+                message,
+                labels,
+                Some(f),
+                help,
+            );
         }
     }
 }

@@ -22,7 +22,7 @@ impl Rule for ShouldBeInternal {
             if !f.client_callable() {
                 continue;
             }
-            let Some(module) = cx.analysis.project.module(f.module) else {
+            let Some(module) = cx.analysis.project.module(f.module()) else {
                 continue;
             };
             let name = f.name();
@@ -45,7 +45,7 @@ impl Rule for ShouldBeInternal {
                 f.id(cx.analysis.project)
             );
             let labels = vec![Label {
-                span: f.builder_span,
+                span: f.builder_span(cx.analysis.project),
                 message: format!("callable by anyone; `{internal}` would not be").into(),
             }];
             let help = format!(
@@ -54,7 +54,14 @@ impl Rule for ShouldBeInternal {
                     .to_string()
                     .replace([':', '/'], ".")
             );
-            cx.report(f.module, f.name_span, message, labels, Some(f), help);
+            cx.report(
+                f.module(),
+                f.name_span(cx.analysis.project),
+                message,
+                labels,
+                Some(f),
+                help,
+            );
         }
     }
 }
