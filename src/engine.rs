@@ -83,10 +83,7 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
             Config::load(opts.config.as_deref(), &target.root).map_err(|e| UsageError(e.0))?;
         pool.install(|| check_target(target, &config, opts, &mut report));
     }
-    report.findings.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.rule, &a.message)
-            .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
-    });
+    sort_findings(&mut report.findings);
     report.findings.dedup_by(|a, b| {
         a.file == b.file && a.span == b.span && a.rule == b.rule && a.message == b.message
     });
@@ -95,6 +92,31 @@ pub fn check(opts: &Options) -> Result<Report, UsageError> {
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     report.elapsed = start_time.elapsed();
     Ok(report)
+}
+
+/// Sorts by file, position, rule and message, stably. The positions are
+/// sorted and the findings moved into place by swaps: a stable sort of the
+/// findings themselves takes scratch space as large as the list (4.6 MB for
+/// 21,000 findings, at the end of the run).
+fn sort_findings(findings: &mut [Located]) {
+    let key = |i: u32| {
+        findings
+            .get(i as usize)
+            .map(|f| (&f.file, f.line, f.column, f.rule, &f.message))
+    };
+    let mut order: Vec<u32> = (0..findings.len() as u32).collect();
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    // Each cycle of the permutation in turn; a visited slot is `u32::MAX`.
+    for start in 0..order.len() {
+        let mut at = start;
+        while let Some(from) = order.get_mut(at).map(|o| std::mem::replace(o, u32::MAX)) {
+            if from == u32::MAX || from as usize == start {
+                break;
+            }
+            findings.swap(at, from as usize);
+            at = from as usize;
+        }
+    }
 }
 
 /// What the parse-only floor did: for the benchmark.
@@ -556,6 +578,52 @@ fn locate_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rule::Severity;
+
+    /// The swaps put the findings where a stable sort of them would.
+    #[test]
+    fn findings_sort_as_a_stable_sort_would() {
+        let mut seed = 0x9e37_79b9_u32;
+        let mut next = |n: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed % n
+        };
+        let findings: Vec<Located> = (0..300)
+            .map(|i| Located {
+                rule: if next(2) == 0 {
+                    "missing-auth"
+                } else {
+                    "env-leak"
+                },
+                severity: Severity::Warning,
+                message: format!("m{}", next(3)),
+                file: PathBuf::from(format!("f{}.ts", next(4))),
+                line: next(5) as usize,
+                column: next(2) as usize,
+                end_line: 0,
+                end_column: 0,
+                // Tells apart findings the sort key does not.
+                function: Some(i.to_string()),
+                help: "".into(),
+                span: Default::default(),
+                labels: Vec::new(),
+                sensitive: false,
+                code_hash: 0,
+                label_at: Vec::new(),
+            })
+            .collect();
+        let mut expected = findings.clone();
+        expected.sort_by(|a, b| {
+            (&a.file, a.line, a.column, a.rule, &a.message)
+                .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
+        });
+        let mut sorted = findings;
+        sort_findings(&mut sorted);
+        let functions = |v: &[Located]| v.iter().map(|f| f.function.clone()).collect::<Vec<_>>();
+        assert_eq!(functions(&sorted), functions(&expected));
+    }
 
     #[test]
     fn scopes_cover_every_module_once() {
