@@ -333,6 +333,18 @@ impl<'a, 'p> Context<'a, 'p> {
         });
     }
 
+    /// Reports a function itself: at its exported name (or route), in its module.
+    pub fn report_function(
+        &mut self,
+        f: &ConvexFn,
+        message: String,
+        labels: Vec<Label>,
+        help: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
+        let span = f.name_span(self.analysis.project);
+        self.report(f.module(), span, message, labels, Some(f), help);
+    }
+
     /// Like `report`, for findings whose code must not be echoed (secrets).
     pub fn report_sensitive(
         &mut self,

@@ -44,14 +44,7 @@ impl Rule for MissingArgValidators {
                 message: "declared without `args`".into(),
             }];
             let help = "declare `args: { ... }` with a validator for each argument (`args: {}` if it takes none), using the object form `{ args, handler }`";
-            cx.report(
-                f.module(),
-                f.name_span(cx.analysis.project),
-                message,
-                labels,
-                Some(f),
-                help,
-            );
+            cx.report_function(f, message, labels, help);
         }
     }
 }

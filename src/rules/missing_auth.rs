@@ -87,12 +87,5 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
             kind.internal_builder()
         ),
     };
-    cx.report(
-        f.module(),
-        f.name_span(cx.analysis.project),
-        message,
-        labels,
-        Some(f),
-        help,
-    );
+    cx.report_function(f, message, labels, help);
 }

@@ -60,14 +60,7 @@ impl Rule for MissingOwnershipCheck {
                 if hm == f.module() {
                     cx.report(hm, u.span, message, labels, Some(f), help);
                 } else {
-                    cx.report(
-                        f.module(),
-                        f.name_span(cx.analysis.project),
-                        message,
-                        labels,
-                        Some(f),
-                        help,
-                    );
+                    cx.report_function(f, message, labels, help);
                 }
             }
         }

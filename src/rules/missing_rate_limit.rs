@@ -48,14 +48,7 @@ impl Rule for MissingRateLimit {
                 });
             }
             let help = "limit it per user or per key before the side effect: `await rateLimiter.limit(ctx, \"name\", { key: userId, throws: true })` with @convex-dev/rate-limiter, or build it with a rate-limiting custom builder";
-            cx.report(
-                f.module(),
-                f.name_span(cx.analysis.project),
-                message,
-                labels,
-                Some(f),
-                help,
-            );
+            cx.report_function(f, message, labels, help);
         }
     }
 }

@@ -54,14 +54,7 @@ impl Rule for ShouldBeInternal {
                     .to_string()
                     .replace([':', '/'], ".")
             );
-            cx.report(
-                f.module(),
-                f.name_span(cx.analysis.project),
-                message,
-                labels,
-                Some(f),
-                help,
-            );
+            cx.report_function(f, message, labels, help);
         }
     }
 }
