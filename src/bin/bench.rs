@@ -1,8 +1,10 @@
-//! The benchmark: `check` against the parse-only floor, side by side.
+//! The benchmark: `check` against the parse-only floor, and against other
+//! linters, side by side.
 //!
 //! ```text
 //! cargo run --release --bin bench -- [--sizes 50,1000,10000] [--runs 5] [-j N]
 //!     [--generator ../shared/bench/gen_corpus.py] [--corpora DIR]
+//!     [--peer NAME=COMMAND ...] [--peer-runs N]
 //! ```
 //!
 //! Generates synthetic Convex backends with the shared generator (seed 1,
@@ -13,6 +15,15 @@
 //! per-pair ratios, with their range. Wall time is taken from outside, so
 //! process start-up is included; peak memory is the child's own high-water
 //! mark (VmHWM, Linux).
+//!
+//! Each `--peer` is another tool's command line (split on whitespace; `{dir}`
+//! is the corpus's project folder, the one holding `convex/`), run alternately
+//! with `check` on the same corpus: its ratio is the median of the per-pair
+//! ratios peer / check, so "5x" means the peer took five times as long. Its
+//! peak is the largest resident size among its processes (a launcher and the
+//! binary it starts), from the kernel's accounting of reaped children.
+//! `scripts/peers.sh` installs the peers the README compares against and runs
+//! this.
 
 // mimalloc: the parse floor is 20-27 % faster with it (../shared/bench/BASELINE.md),
 // and the model's many small allocations gain more.
@@ -21,14 +32,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use convex_audit::engine::parse_only;
 use convex_audit::output::json;
 use convex_audit::{check, Options};
 
-const USAGE: &str = "usage: bench [--sizes 50,1000,10000] [--runs N] [-j N] [--generator FILE] [--corpora DIR]\n       bench child floor|check DIR THREADS";
+const USAGE: &str = "usage: bench [--sizes 50,1000,10000] [--runs N] [-j N] [--generator FILE] [--corpora DIR]\n             [--peer NAME=COMMAND ...] [--peer-runs N]\n       bench child floor|check DIR THREADS\n       bench child peer COMMAND [ARG ...]";
 
 struct Args {
     sizes: Vec<usize>,
@@ -36,6 +47,36 @@ struct Args {
     threads: usize,
     generator: PathBuf,
     corpora: PathBuf,
+    peers: Vec<Peer>,
+    /// Paired runs per peer and size (ESLint takes minutes on 10,000 files).
+    peer_runs: usize,
+}
+
+struct Peer {
+    name: String,
+    /// The command's words, `{dir}` not yet replaced.
+    argv: Vec<String>,
+}
+
+impl Peer {
+    fn parse(spec: &str) -> Result<Peer, String> {
+        let (name, command) = spec
+            .split_once('=')
+            .ok_or(format!("--peer {spec}: expected NAME=COMMAND"))?;
+        let argv: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+        if name.trim().is_empty() || argv.is_empty() {
+            return Err(format!("--peer {spec}: expected NAME=COMMAND"));
+        }
+        Ok(Peer {
+            name: name.trim().to_owned(),
+            argv,
+        })
+    }
+
+    fn argv(&self, project: &Path) -> Vec<String> {
+        let dir = project.to_string_lossy();
+        self.argv.iter().map(|w| w.replace("{dir}", &dir)).collect()
+    }
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -45,6 +86,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         threads: 2,
         generator: PathBuf::from("../shared/bench/gen_corpus.py"),
         corpora: std::env::temp_dir().join("convex-audit-bench"),
+        peers: Vec::new(),
+        peer_runs: 0,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -59,11 +102,18 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "-j" | "--threads" => a.threads = value()?.parse().map_err(|e| format!("-j: {e}"))?,
             "--generator" => a.generator = PathBuf::from(value()?),
             "--corpora" => a.corpora = PathBuf::from(value()?),
+            "--peer" => a.peers.push(Peer::parse(&value()?)?),
+            "--peer-runs" => {
+                a.peer_runs = value()?.parse().map_err(|e| format!("--peer-runs: {e}"))?;
+            }
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
     if a.runs == 0 {
         return Err("--runs must be at least 1".into());
+    }
+    if a.peer_runs == 0 {
+        a.peer_runs = a.runs;
     }
     Ok(a)
 }
@@ -117,6 +167,49 @@ fn child(mode: &str, dir: &str, threads: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// One run of a peer: runs its command (output discarded, as `check`'s is
+/// counted and dropped) and prints `exit_code peak_kib`, the peak being the
+/// largest of its reaped processes'.
+fn child_peer(argv: &[String]) -> ExitCode {
+    let Some((program, args)) = argv.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let status = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A linter exits 1 when it finds something; a signal has no code.
+    let code = status.code().unwrap_or(-1);
+    println!("{code} {}", children_peak_kib().unwrap_or(0));
+    ExitCode::SUCCESS
+}
+
+/// The largest resident size of any reaped child (and its reaped
+/// descendants), in KiB.
+#[cfg(target_os = "linux")]
+fn children_peak_kib() -> Option<u64> {
+    // SAFETY: `getrusage` only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_CHILDREN is a valid `who`.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    (rc == 0).then(|| u64::try_from(usage.ru_maxrss).unwrap_or(0))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn children_peak_kib() -> Option<u64> {
+    None
+}
+
 /// A sink that counts what is written to it.
 struct Counted(usize);
 
@@ -164,6 +257,40 @@ fn run_child(mode: &str, dir: &Path, threads: usize) -> Result<Sample, String> {
         secs,
         files,
         peak_kib,
+    })
+}
+
+struct PeerSample {
+    secs: f64,
+    peak_kib: u64,
+    exit: i32,
+}
+
+fn run_peer(peer: &Peer, project: &Path) -> Result<PeerSample, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let out = Command::new(exe)
+        .arg("child")
+        .arg("peer")
+        .args(peer.argv(project))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let secs = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!(
+            "peer {} did not run: {}",
+            peer.name,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    let exit = it.next().and_then(|w| w.parse().ok()).unwrap_or(-1);
+    let peak_kib = it.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+    Ok(PeerSample {
+        secs,
+        peak_kib,
+        exit,
     })
 }
 
@@ -245,11 +372,71 @@ fn measure(a: &Args, size: usize) -> Result<Row, String> {
     })
 }
 
+struct PeerRow {
+    size: usize,
+    name: String,
+    peer: f64,
+    check: f64,
+    ratio: f64,
+    ratio_min: f64,
+    ratio_max: f64,
+    peer_peak: u64,
+    check_peak: u64,
+    exits: Vec<i32>,
+}
+
+/// A peer against `check`, alternating. A warm-up pair is run first, and
+/// counted when the peer took over a minute (ESLint on 10,000 files).
+fn measure_peer(a: &Args, size: usize, peer: &Peer) -> Result<PeerRow, String> {
+    let dir = corpus(a, size)?;
+    let project = dir.parent().unwrap_or(&dir);
+    let (mut peers, mut checks, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut peer_peak, mut check_peak, mut exits) = (0, 0, Vec::new());
+    let mut record = |p: PeerSample, c: Sample| {
+        ratios.push(p.secs / c.secs.max(1e-9));
+        peers.push(p.secs);
+        checks.push(c.secs);
+        peer_peak = peer_peak.max(p.peak_kib);
+        check_peak = check_peak.max(c.peak_kib);
+        if !exits.contains(&p.exit) {
+            exits.push(p.exit);
+        }
+    };
+    let warm = run_peer(peer, project)?;
+    let warm_check = run_child("check", &dir, a.threads)?;
+    let mut left = a.peer_runs;
+    if warm.secs > 60.0 {
+        record(warm, warm_check);
+        left = left.saturating_sub(1);
+    }
+    for _ in 0..left {
+        let p = run_peer(peer, project)?;
+        let c = run_child("check", &dir, a.threads)?;
+        record(p, c);
+    }
+    exits.sort_unstable();
+    let ratio_min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let ratio_max = ratios.iter().copied().fold(0.0, f64::max);
+    Ok(PeerRow {
+        size,
+        name: peer.name.clone(),
+        peer: median(&mut peers),
+        check: median(&mut checks),
+        ratio: median(&mut ratios),
+        ratio_min,
+        ratio_max,
+        peer_peak,
+        check_peak,
+        exits,
+    })
+}
+
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1).peekable();
     if argv.peek().map(String::as_str) == Some("child") {
         let rest: Vec<String> = argv.skip(1).collect();
         return match rest.as_slice() {
+            [mode, argv @ ..] if mode == "peer" => child_peer(argv),
             [mode, dir, threads] => child(mode, dir, threads),
             _ => {
                 eprintln!("{USAGE}");
@@ -304,6 +491,41 @@ fn main() -> ExitCode {
                 big.check / small.check.max(1e-9),
                 big.size as f64 / small.size as f64
             );
+        }
+    }
+    if args.peers.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "\nPeers: {} paired runs each (median; ratio = peer / check per pair)\n",
+        args.peer_runs
+    );
+    println!("| files | peer | peer s | check s | peer / check (min-max) | peer peak MiB | check peak MiB | peer exit |");
+    println!("|---:|---|---:|---:|---|---:|---:|---|");
+    for &size in &args.sizes {
+        for peer in &args.peers {
+            match measure_peer(&args, size, peer) {
+                Ok(r) => {
+                    let exits: Vec<String> = r.exits.iter().map(i32::to_string).collect();
+                    println!(
+                        "| {} | {} | {:.3} | {:.3} | {:.2} ({:.2}-{:.2}) | {:.1} | {:.1} | {} |",
+                        r.size,
+                        r.name,
+                        r.peer,
+                        r.check,
+                        r.ratio,
+                        r.ratio_min,
+                        r.ratio_max,
+                        r.peer_peak as f64 / 1024.0,
+                        r.check_peak as f64 / 1024.0,
+                        exits.join(",")
+                    );
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
         }
     }
     ExitCode::SUCCESS
