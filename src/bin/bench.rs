@@ -229,24 +229,29 @@ struct Sample {
     peak_kib: u64,
 }
 
-fn run_child(mode: &str, dir: &Path, threads: usize) -> Result<Sample, String> {
+/// Runs this binary as `child ARGS...`: its wall time, taken from outside
+/// (start-up included), and what it printed.
+fn timed_child(args: &[std::ffi::OsString], what: &str) -> Result<(f64, String), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let start = Instant::now();
     let out = Command::new(exe)
         .arg("child")
-        .arg(mode)
-        .arg(dir)
-        .arg(threads.to_string())
+        .args(args)
         .output()
         .map_err(|e| e.to_string())?;
     let secs = start.elapsed().as_secs_f64();
     if !out.status.success() {
         return Err(format!(
-            "{mode} failed: {}",
+            "{what} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    Ok((secs, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+fn run_child(mode: &str, dir: &Path, threads: usize) -> Result<Sample, String> {
+    let args = [mode.into(), dir.into(), threads.to_string().into()];
+    let (secs, text) = timed_child(&args, mode)?;
     let mut it = text
         .split_whitespace()
         .map(|w| w.parse::<u64>().unwrap_or(0));
@@ -267,23 +272,9 @@ struct PeerSample {
 }
 
 fn run_peer(peer: &Peer, project: &Path) -> Result<PeerSample, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    let out = Command::new(exe)
-        .arg("child")
-        .arg("peer")
-        .args(peer.argv(project))
-        .output()
-        .map_err(|e| e.to_string())?;
-    let secs = start.elapsed().as_secs_f64();
-    if !out.status.success() {
-        return Err(format!(
-            "peer {} did not run: {}",
-            peer.name,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let mut args = vec!["peer".into()];
+    args.extend(peer.argv(project).into_iter().map(Into::into));
+    let (secs, text) = timed_child(&args, &format!("peer {}", peer.name))?;
     let mut it = text.split_whitespace();
     let exit = it.next().and_then(|w| w.parse().ok()).unwrap_or(-1);
     let peak_kib = it.next().and_then(|w| w.parse().ok()).unwrap_or(0);
