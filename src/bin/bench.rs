@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --bin bench -- [--sizes 50,1000,10000] [--runs 5] [-j N]
 //!     [--generator ../shared/bench/gen_corpus.py] [--corpora DIR]
-//!     [--peer NAME=COMMAND ...] [--peer-runs N]
+//!     [--peer NAME=COMMAND ...] [--peer-runs N] [--instructions]
 //! ```
 //!
 //! Generates synthetic Convex backends with the shared generator (seed 1,
@@ -24,6 +24,11 @@
 //! binary it starts), from the kernel's accounting of reaped children.
 //! `scripts/peers.sh` installs the peers the README compares against and runs
 //! this.
+//!
+//! `--instructions` also counts the instructions the floor and `check`
+//! execute on one thread, under `valgrind --tool=callgrind`: the same count
+//! for the same binary and corpus whatever else the machine is doing, so a
+//! change of a percent shows where wall times on a shared machine cannot.
 
 // mimalloc: the parse floor is 20-27 % faster with it (../shared/bench/BASELINE.md),
 // and the model's many small allocations gain more.
@@ -39,7 +44,7 @@ use convex_audit::engine::parse_only;
 use convex_audit::output::json;
 use convex_audit::{check, Options};
 
-const USAGE: &str = "usage: bench [--sizes 50,1000,10000] [--runs N] [-j N] [--generator FILE] [--corpora DIR]\n             [--peer NAME=COMMAND ...] [--peer-runs N]\n       bench child floor|check DIR THREADS\n       bench child peer COMMAND [ARG ...]";
+const USAGE: &str = "usage: bench [--sizes 50,1000,10000] [--runs N] [-j N] [--generator FILE] [--corpora DIR]\n             [--peer NAME=COMMAND ...] [--peer-runs N] [--instructions]\n       bench child floor|check DIR THREADS\n       bench child peer COMMAND [ARG ...]";
 
 struct Args {
     sizes: Vec<usize>,
@@ -50,6 +55,8 @@ struct Args {
     peers: Vec<Peer>,
     /// Paired runs per peer and size (ESLint takes minutes on 10,000 files).
     peer_runs: usize,
+    /// Also count instructions under callgrind.
+    instructions: bool,
 }
 
 struct Peer {
@@ -88,6 +95,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         corpora: std::env::temp_dir().join("convex-audit-bench"),
         peers: Vec::new(),
         peer_runs: 0,
+        instructions: false,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -106,6 +114,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--peer-runs" => {
                 a.peer_runs = value()?.parse().map_err(|e| format!("--peer-runs: {e}"))?;
             }
+            "--instructions" => a.instructions = true,
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
@@ -363,6 +372,36 @@ fn measure(a: &Args, size: usize) -> Result<Row, String> {
     })
 }
 
+/// Instructions `child MODE DIR 1` executes, counted by callgrind (which
+/// prints `==PID== Collected : N` on stderr; the profile itself is discarded).
+fn instructions(mode: &str, dir: &Path) -> Result<u64, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(exe)
+        .args(["child", mode])
+        .arg(dir)
+        .arg("1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("valgrind: {e} (--instructions needs valgrind)"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{mode} under callgrind failed: {stderr}"));
+    }
+    collected(&stderr)
+        .ok_or_else(|| format!("no instruction count in callgrind's output: {stderr}"))
+}
+
+/// The count in callgrind's `Collected : 2181141711` line.
+fn collected(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|l| {
+        let (_, n) = l.split_once("Collected :")?;
+        n.trim().parse().ok()
+    })
+}
+
 struct PeerRow {
     size: usize,
     name: String,
@@ -484,6 +523,27 @@ fn main() -> ExitCode {
             );
         }
     }
+    if args.instructions {
+        println!("\nInstructions on one thread (callgrind; ratio = check / floor)\n");
+        println!("| files | floor M | check M | check / floor |");
+        println!("|---:|---:|---:|---:|");
+        for &size in &args.sizes {
+            let counts = corpus(&args, size)
+                .and_then(|dir| Ok((instructions("floor", &dir)?, instructions("check", &dir)?)));
+            match counts {
+                Ok((floor, check)) => println!(
+                    "| {size} | {:.1} | {:.1} | {:.3} |",
+                    floor as f64 / 1e6,
+                    check as f64 / 1e6,
+                    check as f64 / (floor as f64).max(1.0)
+                ),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
     if args.peers.is_empty() {
         return ExitCode::SUCCESS;
     }
@@ -520,4 +580,16 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_callgrinds_count() {
+        let stderr = "==6269== Callgrind, a call-graph generating cache profiler\n==6269== \n==6269== Events    : Ir\n==6269== Collected : 2181141711\n==6269== \n==6269== I   refs:      2,181,141,711\n";
+        assert_eq!(collected(stderr), Some(2_181_141_711));
+        assert_eq!(collected("==1== Events    : Ir\n"), None);
+    }
 }
