@@ -1,0 +1,499 @@
+//! What one call does to the caller's state: the Convex API, a helper's
+//! summary, a library's known behaviour (`CallFx`).
+
+use super::*;
+
+/// The effect of one call on the caller's state.
+#[derive(Clone, Debug, Default)]
+pub(super) struct CallFx {
+    pub(super) guarantee: bool,
+    pub(super) never_returns: bool,
+    /// Null for an anonymous caller, set otherwise.
+    pub(super) identity: bool,
+    /// A boolean that is true only for a verified request.
+    pub(super) verifier: bool,
+    /// Returns a value derived from a server secret.
+    pub(super) secret: bool,
+    /// Returns the content of this env var.
+    pub(super) env: Option<Atom>,
+    /// Applies a rate limit that throws when over (`{ throws: true }`).
+    pub(super) limits: bool,
+    /// Returns a rate-limit verdict the caller must act on (`{ ok }`).
+    pub(super) limit_result: bool,
+    /// A side effect (write, schedule, external request) anyone could repeat.
+    pub(super) effect: Option<What>,
+    pub(super) reads_db: bool,
+    pub(super) writes_db: bool,
+    pub(super) write: Option<What>,
+    pub(super) read: Option<What>,
+    /// The call's name in messages.
+    pub(super) label: Label,
+}
+
+/// The name messages give a call, rendered only when one is built: every
+/// call is classified, few are ever named.
+#[derive(Clone, Debug, Default)]
+pub(super) enum Label {
+    /// As written: `ctx.db.insert()`, `sendEmail()`, `auth.check()`.
+    #[default]
+    Written,
+    /// The helper it resolves to: `requireUser()`.
+    Helper(Atom),
+    /// A Convex function it runs: `ctx.runQuery() (users:get)`.
+    Runs(String),
+}
+
+impl Label {
+    pub(super) fn render(&self, f: &FnBody, call: &CallSite) -> String {
+        match self {
+            Label::Written => match &call.callee {
+                Callee::Ctx(path) => format!("{}()", dotted(&Atom::from("ctx"), &f[*path])),
+                Callee::Name(n) => format!("{n}()"),
+                Callee::Member(root, path) => format!("{}()", dotted(root, &f[*path])),
+                Callee::Method(_, path) => {
+                    format!("{}()", f[*path].last().map(|s| s.as_str()).unwrap_or("?"))
+                }
+                Callee::Dynamic => String::new(),
+            },
+            Label::Helper(name) => format!("{name}()"),
+            Label::Runs(text) => text.clone(),
+        }
+    }
+}
+
+/// What a message says a call does, after its label.
+#[derive(Clone, Debug)]
+pub(super) enum What {
+    /// The label alone.
+    Call,
+    /// Fixed text instead of the label.
+    Fixed(&'static str),
+    /// The label and a note in parentheses.
+    Noted(&'static str),
+    /// The label, then what the function it calls does (`which calls`, the event).
+    Via(&'static str, String),
+}
+
+impl What {
+    pub(super) fn render(&self, label: &Label, f: &FnBody, call: &CallSite) -> String {
+        match self {
+            What::Call => label.render(f, call),
+            What::Fixed(text) => (*text).to_string(),
+            What::Noted(note) => format!("{} {note}", label.render(f, call)),
+            What::Via(how, what) => format!("{}, {how} {what}", label.render(f, call)),
+        }
+    }
+}
+
+pub(super) fn dotted(root: &Atom, path: &[Atom]) -> String {
+    let mut s = root.to_string();
+    for p in path {
+        s.push('.');
+        s.push_str(p);
+    }
+    s
+}
+
+/// Effects a caller can multiply by calling again: new rows, new files,
+/// scheduled work, other functions run. Rewriting an existing document
+/// (`patch`, `replace`, `delete`) is bounded and not counted.
+pub(super) fn is_unbounded_effect(path: &[Atom]) -> bool {
+    let first = path.first().map(|s| s.as_str());
+    let second = path.get(1).map(|s| s.as_str());
+    match (first, second) {
+        (Some("db"), Some("insert")) => true,
+        (Some("db"), _) => false,
+        (Some("storage"), Some("generateUploadUrl" | "store")) => true,
+        (Some("storage"), _) => false,
+        (Some("scheduler"), _) => true,
+        (Some("runAction"), _) => true,
+        _ => false,
+    }
+}
+
+pub(super) fn is_ctx_write(path: &[Atom]) -> bool {
+    let first = path.first().map(|s| s.as_str());
+    let second = path.get(1).map(|s| s.as_str());
+    match (first, second) {
+        (Some("db"), Some("insert" | "patch" | "replace" | "delete")) => true,
+        (Some("db"), _) => false,
+        (Some("storage"), Some("generateUploadUrl" | "store" | "delete")) => true,
+        (Some("storage"), _) => false,
+        (Some("runQuery"), _) => false,
+        _ => true,
+    }
+}
+
+/// Library APIs recognised by the shape of the call alone.
+#[derive(Clone, Copy)]
+pub(super) enum LibMethod {
+    /// Better Auth `auth.api.getSession({ headers })`.
+    GetSession,
+    /// Stripe `stripe.webhooks.constructEvent(...)`.
+    StripeConstructEvent { is_async: bool },
+}
+
+pub(super) fn lib_method(path: &[Atom]) -> Option<LibMethod> {
+    match path {
+        [.., a, b] if a == "api" && b == "getSession" => Some(LibMethod::GetSession),
+        [.., a, b] if a == "webhooks" && b == "constructEvent" => {
+            Some(LibMethod::StripeConstructEvent { is_async: false })
+        }
+        [.., a, b] if a == "webhooks" && b == "constructEventAsync" => {
+            Some(LibMethod::StripeConstructEvent { is_async: true })
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn apply_lib_method(lib: LibMethod, call: &CallSite, fx: &mut CallFx) {
+    match lib {
+        LibMethod::GetSession => fx.identity = true,
+        LibMethod::StripeConstructEvent { is_async } => fx.guarantee = !is_async || call.awaited,
+    }
+}
+
+pub(super) fn crypto_fx(path: &[Atom], call: &CallSite, fx: &mut CallFx) {
+    match path.last().map(|s| s.as_str()) {
+        Some("verify") => fx.verifier = true,
+        Some("timingSafeEqual") if call.secret_arg || !call.name_args.is_empty() => {
+            fx.verifier = true
+        }
+        _ => {}
+    }
+}
+
+impl<'a, 'p> FnEval<'a, 'p> {
+    pub(super) fn fx(&mut self, ix: CallIx) -> Rc<CallFx> {
+        if let Some(Some(fx)) = self.fx.get(ix as usize) {
+            return fx.clone();
+        }
+        let key = (
+            std::ptr::from_ref(self.f) as usize,
+            ix,
+            self.params_are_identities,
+        );
+        let shared = self.an.call_fx.borrow().get(&key).cloned();
+        let fx = match shared {
+            Some(fx) => fx,
+            None => {
+                let fx = Rc::new(self.classify(ix));
+                if self.an.summarising.get() == 0 {
+                    self.an.call_fx.borrow_mut().insert(key, fx.clone());
+                }
+                fx
+            }
+        };
+        if let Some(slot) = self.fx.get_mut(ix as usize) {
+            *slot = Some(fx.clone());
+        }
+        fx
+    }
+
+    pub(super) fn classify(&mut self, ix: CallIx) -> CallFx {
+        let Some(call) = self.f.call(ix) else {
+            return CallFx::default();
+        };
+        let project = self.an.project;
+        let f = self.f;
+        let mut fx = CallFx::default();
+        match &call.callee {
+            Callee::Ctx(path) => {
+                let path = &f[*path];
+                if let [db, op, ..] = path {
+                    if db == "db" {
+                        fx.reads_db = matches!(op.as_str(), "get" | "query");
+                        fx.writes_db =
+                            matches!(op.as_str(), "insert" | "patch" | "replace" | "delete");
+                    }
+                }
+                if convex::is_ctx_identity_call(path) {
+                    fx.identity = true;
+                } else if let Some(target) = self.called_function(path, call) {
+                    // `ctx.runQuery(api.users.current)`: the called function runs
+                    // as the same caller, so its own checks count here.
+                    fx.label =
+                        Label::Runs(format!("{} ({})", Label::Written.render(f, call), target.0));
+                    let s = &target.1;
+                    fx.guarantee = s.guarantee && call.awaited;
+                    fx.identity = s.returns_identity;
+                    limiter_fx(s, call, &mut fx);
+                    fx.reads_db |= s.reads_db;
+                    fx.writes_db |= s.writes_db;
+                    // A limiter records the request: that is the limit, not an effect.
+                    if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
+                        fx.effect = Some(What::Via("which calls", e.what.clone()));
+                    }
+                    // What the called function does unauthenticated is the exposure;
+                    // one that verifies its own input (a webhook payload) exposes nothing.
+                    if !s.guarantee {
+                        if let Some(w) = &s.unguarded_write {
+                            fx.write = Some(What::Via("which calls", w.what.clone()));
+                        }
+                        if let Some(r) = &s.unguarded_return {
+                            fx.read = Some(What::Via("which returns", r.what.clone()));
+                        }
+                    }
+                } else if convex::is_protected_ctx_call(path) {
+                    if is_ctx_write(path) {
+                        fx.write = Some(What::Call);
+                        // An audit-log row records another action; it is not one.
+                        let log_table = call.first_str.as_deref().is_some_and(|t| {
+                            let t = t.to_ascii_lowercase();
+                            t.contains("audit") || t.ends_with("log") || t.ends_with("logs")
+                        });
+                        if is_unbounded_effect(path) && !log_table {
+                            fx.effect = Some(What::Call);
+                        }
+                    } else {
+                        fx.read = Some(What::Call);
+                    }
+                }
+            }
+            Callee::Name(n) => {
+                let target = self.an.resolve(self.m, n);
+                self.target_fx(&target, call, &mut fx, &[]);
+                if matches!(target, Target::Unknown) {
+                    match n.as_str() {
+                        "fetch" => {
+                            fx.write = Some(What::Fixed("fetch()"));
+                            fx.effect = Some(What::Fixed("fetch()"));
+                        }
+                        "timingSafeEqual" if call.secret_arg => fx.verifier = true,
+                        _ => {}
+                    }
+                }
+            }
+            Callee::Member(root, path) => {
+                let path = &f[*path];
+                if let Some(lib) = lib_method(path) {
+                    apply_lib_method(lib, call, &mut fx);
+                } else if let Some(made) = self.local_made(root) {
+                    self.made_method(&made, path, call, &mut fx);
+                } else {
+                    let base = self.an.resolve(self.m, root);
+                    match base {
+                        Target::Made(maker) => self.made_method(&maker, path, call, &mut fx),
+                        Target::Namespace(_) | Target::Object(..) => {
+                            let t = project.resolve_path(base, path, 0);
+                            self.target_fx(&t, call, &mut fx, path);
+                        }
+                        Target::Unknown if root == "crypto" || root == "subtle" => {
+                            crypto_fx(path, call, &mut fx)
+                        }
+                        _ => {
+                            if call.passes_ctx {
+                                fx.write = Some(What::Noted("(not visible to this check)"));
+                            }
+                        }
+                    }
+                }
+            }
+            Callee::Method(base, path) => {
+                let path = &f[*path];
+                if let Some(lib) = lib_method(path) {
+                    apply_lib_method(lib, call, &mut fx);
+                } else if let Some(maker) = self.call_maker(*base) {
+                    self.made_method(&maker, path, call, &mut fx);
+                }
+            }
+            Callee::Dynamic => {
+                if call.passes_ctx {
+                    fx.write = Some(What::Fixed("a dynamic call given ctx"));
+                }
+            }
+        }
+        // Checks the configuration names, where the model cannot see them.
+        let known = &self.an.known;
+        if self.an.known_as(&known.auth, self.m, self.f, call) {
+            fx.guarantee = true;
+            fx.write = None;
+            fx.effect = None;
+        }
+        if self.an.known_as(&known.rate_limits, self.m, self.f, call) {
+            fx.limits = true;
+            fx.effect = None;
+        }
+        fx
+    }
+
+    /// The Convex function `ctx.runQuery(api.a.b)` & co. call, and its summary.
+    pub(super) fn called_function(
+        &self,
+        path: &[Atom],
+        call: &CallSite,
+    ) -> Option<(String, Rc<Summary>)> {
+        if !matches!(path, [p] if p == "runQuery" || p == "runMutation" || p == "runAction") {
+            return None;
+        }
+        let (module_id, name) = call.fn_arg.as_ref()?.module_and_name()?;
+        let project = self.an.project;
+        let m = project.module_ix(&module_id)?;
+        let local = project.module(m)?.facts.export_local(name)?;
+        let Target::Reg(rm, r) = project.resolve_name(m, local) else {
+            return None;
+        };
+        let reg = project.module(rm)?.facts.registrations.get(r)?;
+        let builder = self.an.builder(rm, &reg.builder, 0)?;
+        let (hm, hix) = match project.resolve_ref(rm, reg.handler.as_ref()?) {
+            Target::Fn(hm, hix) => (hm, hix),
+            _ => return None,
+        };
+        let mut summary = (*self.an.summary(hm, hix)).clone();
+        if builder.authenticated {
+            summary.guarantee = true;
+            summary.unguarded_write = None;
+            summary.unguarded_return = None;
+        }
+        Some((format!("{module_id}:{name}"), Rc::new(summary)))
+    }
+
+    /// The effect of calling a resolved target.
+    pub(super) fn target_fx(
+        &mut self,
+        target: &Target,
+        call: &CallSite,
+        fx: &mut CallFx,
+        _path: &[Atom],
+    ) {
+        match target {
+            Target::Fn(tm, tix) => {
+                let s = self.an.summary(*tm, *tix);
+                let settled = call.awaited || !s.is_async;
+                let f = self.f;
+                let given = s.guarantee_given_identity
+                    && f[call.name_args].iter().any(|n| self.is_identity_name(n));
+                fx.guarantee = (s.guarantee || given) && settled;
+                fx.never_returns = s.never_returns && settled;
+                fx.identity = s.returns_identity;
+                fx.secret = s.returns_secret;
+                fx.env = s.returns_env.clone();
+                limiter_fx(&s, call, fx);
+                fx.reads_db = s.reads_db;
+                fx.writes_db = s.writes_db;
+                let name = self.an.body(*tm, *tix).map(|b| b.name.clone());
+                fx.label = Label::Helper(name.unwrap_or_default());
+                if let Some(w) = &s.unguarded_write {
+                    fx.write = Some(What::Via("which calls", w.what.clone()));
+                }
+                if let Some(r) = &s.unguarded_return {
+                    fx.read = Some(What::Via("which returns", r.what.clone()));
+                }
+                if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
+                    fx.effect = Some(What::Via("which calls", e.what.clone()));
+                }
+            }
+            Target::Lib(LibItem::NullableIdentity) => fx.identity = true,
+            // convex-helpers `rateLimit(ctx, { name, key, throws: true })`
+            Target::Lib(LibItem::RateLimiter) => lib_limiter_fx(call, fx),
+            Target::Lib(LibItem::WebhookVerifier) => fx.guarantee = call.awaited,
+            // A package function given ctx can read and write as it likes.
+            Target::Lib(LibItem::Other) if call.passes_ctx => {
+                fx.write = Some(What::Noted("(a library call given ctx)"));
+                fx.effect = fx.write.clone();
+            }
+            Target::Lib(_) | Target::Builder(..) | Target::Custom(..) | Target::Reg(..) => {}
+            Target::Made(_) | Target::Namespace(_) | Target::Object(..) => {}
+            Target::Unknown => {
+                if call.passes_ctx {
+                    fx.write = Some(What::Noted("(not visible to this check)"));
+                    fx.effect = fx.write.clone();
+                }
+            }
+        }
+    }
+
+    /// A method on a library object: `authComponent.getAuthUser(ctx)`.
+    pub(super) fn made_method(
+        &mut self,
+        maker: &Target,
+        path: &[Atom],
+        call: &CallSite,
+        fx: &mut CallFx,
+    ) {
+        let method = path.last().map(|s| s.as_str()).unwrap_or("");
+        match maker {
+            Target::Lib(LibItem::BetterAuthClient) => match method {
+                "getAuthUser" => fx.guarantee = call.awaited,
+                "safeGetAuthUser" | "getAuthUserId" => fx.identity = true,
+                _ => {}
+            },
+            Target::Lib(LibItem::ConvexAuth) => {
+                if matches!(method, "getUserId" | "getSessionId") {
+                    fx.identity = true;
+                }
+            }
+            Target::Lib(LibItem::SvixWebhook) if method == "verify" => fx.guarantee = true,
+            Target::Lib(LibItem::RateLimiter) => {
+                if matches!(method, "limit" | "check") {
+                    lib_limiter_fx(call, fx);
+                }
+            }
+            Target::Lib(_) => {
+                if call.passes_ctx {
+                    fx.write = Some(What::Noted("(a library call given ctx)"));
+                    fx.effect = fx.write.clone();
+                }
+            }
+            _ => {
+                if call.passes_ctx {
+                    fx.write = Some(What::Noted("(not visible to this check)"));
+                    fx.effect = fx.write.clone();
+                }
+            }
+        }
+    }
+
+    /// `const wh = new Webhook(secret)` in this body: what made `wh`.
+    pub(super) fn local_made(&self, name: &Atom) -> Option<Target> {
+        let (_, v) = self.f.bindings.iter().rev().find(|(n, _)| n == name)?;
+        match v.head {
+            Head::Call(ix) => self.call_maker(ix),
+            _ => None,
+        }
+    }
+
+    pub(super) fn call_maker(&self, ix: CallIx) -> Option<Target> {
+        let call = self.f.call(ix)?;
+        let target = match &call.callee {
+            Callee::Name(n) => self.an.resolve(self.m, n),
+            _ => return None,
+        };
+        match target {
+            Target::Lib(_) => Some(target),
+            _ => None,
+        }
+    }
+
+    /// Is the value (or the name it is read from) the result of a call with `what`?
+    pub(super) fn result_of(&mut self, v: &Val, what: impl Fn(&CallFx) -> bool) -> bool {
+        match &v.head {
+            Head::Call(ix) => what(&self.fx(*ix)),
+            Head::Name(n) => {
+                let f = self.f;
+                f.bindings
+                    .iter()
+                    .filter(|(name, _)| name == n)
+                    .any(|(_, b)| matches!(b.head, Head::Call(ix) if what(&self.fx(ix))))
+            }
+            _ => false,
+        }
+    }
+
+    /// `ctx.db.query(...).withIndex(...).collect()`: a chain rooted in a read.
+    pub(super) fn is_db_read_chain(&self, mut ix: CallIx) -> bool {
+        for _ in 0..32 {
+            let Some(call) = self.f.call(ix) else {
+                return false;
+            };
+            match &call.callee {
+                Callee::Ctx(p) => {
+                    return matches!(&self.f[*p], [db, op, ..] if db == "db" && matches!(op.as_str(), "get" | "query"))
+                }
+                Callee::Method(base, _) => ix = *base,
+                _ => return false,
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,313 @@
+//! What leaks to where: env var contents and raw error detail reaching a
+//! caller, a log or an HTTP response.
+
+use super::*;
+
+/// Raw error detail (a caught error, an external response body) sent back.
+#[derive(Debug, Clone)]
+pub struct DetailLeak {
+    pub span: Sp,
+    /// "the caught error", "the external response body".
+    pub what: &'static str,
+    /// "is returned to the caller", ...
+    pub sink: &'static str,
+}
+
+/// An env var's content reaching somewhere it leaks.
+#[derive(Debug, Clone)]
+pub struct EnvLeak {
+    pub span: Sp,
+    pub var: Atom,
+    /// "is returned to the caller", "is logged", ...
+    pub sink: &'static str,
+}
+
+/// Returns and calls, each with whether it is on a failure path: a `catch`,
+/// or a branch where a response is not ok (`if (!res.ok)`, `res.status >= 400`).
+pub(super) fn walk_failure<'n>(
+    f: &'n FnBody,
+    node: &Node,
+    failing: bool,
+    returns: &mut Vec<(&'n Val, bool)>,
+    calls: &mut Vec<(CallIx, bool)>,
+) {
+    match node {
+        Node::Seq(nodes) => {
+            for n in &f[*nodes] {
+                walk_failure(f, n, failing, returns, calls);
+            }
+        }
+        Node::If(i) => {
+            let If { cond, then, els } = &f[*i];
+            let cond = &f[*cond];
+            walk_failure(
+                f,
+                then,
+                failing || means_failure(f, cond, true),
+                returns,
+                calls,
+            );
+            walk_failure(
+                f,
+                els,
+                failing || means_failure(f, cond, false),
+                returns,
+                calls,
+            );
+        }
+        Node::Call(ix) => calls.push((*ix, failing)),
+        Node::Return(Some(v)) => returns.push((&f[*v], failing)),
+        Node::Loop(b) => walk_failure(f, &Node::Seq(*b), failing, returns, calls),
+        Node::Nested(b) => {
+            // Callbacks' returns are not the function's.
+            let mut ignored = Vec::new();
+            walk_failure(f, &Node::Seq(*b), failing, &mut ignored, calls);
+        }
+        Node::Try(t) => {
+            let t = &f[*t];
+            walk_failure(f, &t.body, failing, returns, calls);
+            // A catch block runs because something failed.
+            if let Some(h) = &t.handler {
+                walk_failure(f, h, true, returns, calls);
+            }
+            if let Some(fin) = &t.finalizer {
+                walk_failure(f, fin, failing, returns, calls);
+            }
+        }
+        Node::Return(None) | Node::Throw => {}
+    }
+}
+
+/// Might the branch where `cond` is `truth` be one where a response failed?
+/// `Suggests`, not `Proves`: a branch that may be the failing one counts, so
+/// raw detail sent from `if (!res.ok || data.error)` is reported.
+pub(super) fn means_failure(f: &FnBody, cond: &Cond, truth: bool) -> bool {
+    let is = |v: ValIx, p: &str| f[v].prop.as_deref() == Some(p);
+    implies(
+        f,
+        cond,
+        truth,
+        Reading::Suggests,
+        0,
+        &mut |leaf, truth, _| match leaf {
+            Cond::Truthy(v) => !truth && is(*v, "ok"),
+            // `res.status !== 200`: the branch where the status differs.
+            Cond::Eq { l, r, negated } => {
+                truth == *negated && (is(*l, "status") || is(*r, "status"))
+            }
+            // `res.status >= 400`
+            Cond::Compare(l, r) => truth && (is(*l, "status") || is(*r, "status")),
+            _ => false,
+        },
+    )
+}
+
+/// Calls whose arguments end up in front of someone: logs, errors, responses.
+pub(super) fn leak_sink(f: &FnBody, call: &CallSite) -> Option<&'static str> {
+    match &call.callee {
+        Callee::Member(root, path) if root == "console" && path.len() == 1 => Some("is logged"),
+        Callee::Name(n) if call.is_new && n == "Response" => Some("is sent in an HTTP response"),
+        Callee::Member(root, path)
+            if root == "Response" && f[*path].first().is_some_and(|p| p == "json") =>
+        {
+            Some("is sent in an HTTP response")
+        }
+        Callee::Name(n) if n.ends_with("Error") => Some("is put in an error message"),
+        _ => None,
+    }
+}
+
+impl<'p> Analysis<'p> {
+    /// Caught errors and external response bodies that reach the caller.
+    pub fn detail_leaks(&self, m: ModIx, ix: FnIx, returns_to_client: bool) -> Vec<DetailLeak> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).detail_leaks(returns_to_client),
+            None => Vec::new(),
+        }
+    }
+
+    /// Env var contents that leak from a body (`returns_to_client`: it is a
+    /// public function's handler, so its return value reaches the caller).
+    pub fn env_leaks(&self, m: ModIx, ix: FnIx, returns_to_client: bool) -> Vec<EnvLeak> {
+        match self.body(m, ix) {
+            Some(body) => FnEval::new(self, m, body).env_leaks(returns_to_client),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl<'a, 'p> FnEval<'a, 'p> {
+    /// The env var whose content this value carries, if any: directly, through
+    /// local names, or returned by a helper.
+    pub(super) fn carries_env(&mut self, flow: &Flow, head: &Head, depth: u32) -> Option<Atom> {
+        if let Some(env) = &flow.env {
+            return Some(env.clone());
+        }
+        if depth > 8 {
+            return None;
+        }
+        let head_call = match head {
+            Head::Call(ix) => Some(*ix),
+            _ => None,
+        };
+        let f = self.f;
+        for ix in f[flow.calls].iter().copied().chain(head_call) {
+            if let Some(env) = self.fx(ix).env.clone() {
+                return Some(env);
+            }
+        }
+        for n in &f[flow.names] {
+            for (name, b) in &f.bindings {
+                if name == n {
+                    if let Some(env) = self.carries_env(&b.flow, &b.head, depth + 1) {
+                        return Some(env);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// What raw detail a value carries: a caught error, or an external
+    /// response's body (`await res.text()` where `res` came from `fetch`).
+    pub(super) fn carries_detail(
+        &mut self,
+        flow: &Flow,
+        head: &Head,
+        depth: u32,
+    ) -> Option<&'static str> {
+        if depth > 8 {
+            return None;
+        }
+        let head_call = match head {
+            Head::Call(ix) => Some(*ix),
+            _ => None,
+        };
+        let f = self.f;
+        for ix in f[flow.calls].iter().copied().chain(head_call) {
+            if self.is_response_body(ix) {
+                return Some("the external response body");
+            }
+        }
+        for n in &f[flow.names] {
+            if f.catch_params.contains(n) {
+                return Some("the caught error");
+            }
+            for (name, b) in &f.bindings {
+                if name == n {
+                    if let Some(what) = self.carries_detail(&b.flow, &b.head, depth + 1) {
+                        return Some(what);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// `res.text()` on a `fetch` response: the raw body. (A parsed `res.json()`
+    /// is usually the very data the action exists to return.)
+    pub(super) fn is_response_body(&self, ix: CallIx) -> bool {
+        let Some(call) = self.f.call(ix) else {
+            return false;
+        };
+        let from_fetch = |c: Option<&CallSite>| {
+            c.is_some_and(|c| matches!(&c.callee, Callee::Name(n) if n == "fetch"))
+        };
+        match &call.callee {
+            Callee::Member(root, path) if matches!(&self.f[*path], [m] if m == "text") => {
+                self.f.bindings.iter().any(|(n, b)| {
+                    n == root && matches!(b.head, Head::Call(c) if from_fetch(self.f.call(c)))
+                })
+            }
+            Callee::Method(base, path) if matches!(&self.f[*path], [m] if m == "text") => {
+                from_fetch(self.f.call(*base))
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn detail_leaks(&mut self, returns_to_client: bool) -> Vec<DetailLeak> {
+        let mut returns = Vec::new();
+        let mut calls = Vec::new();
+        if let Some(body) = &self.f.body {
+            walk_failure(self.f, body, false, &mut returns, &mut calls);
+        }
+        let mut out = Vec::new();
+        for (ix, failing) in calls {
+            let Some(call) = self.f.call(ix) else {
+                continue;
+            };
+            let sink = match &call.callee {
+                Callee::Name(n) if n == "ConvexError" => "is sent to the caller in a ConvexError",
+                Callee::Name(n) if call.is_new && n == "Response" => "is sent in the HTTP response",
+                Callee::Member(root, path)
+                    if root == "Response" && self.f[*path].first().is_some_and(|p| p == "json") =>
+                {
+                    "is sent in the HTTP response"
+                }
+                _ => continue,
+            };
+            if let Some(what) = self.carries_detail(&call.arg_flow, &Head::Other, 0) {
+                // A response body is error detail only on a failure path.
+                if failing || what == "the caught error" {
+                    out.push(DetailLeak {
+                        span: call.span,
+                        what,
+                        sink,
+                    });
+                }
+            }
+        }
+        if returns_to_client {
+            for (v, failing) in returns {
+                if let Some(what) = self.carries_detail(&v.flow, &v.head, 0) {
+                    if failing || what == "the caught error" {
+                        out.push(DetailLeak {
+                            span: v.span,
+                            what,
+                            sink: "is returned to the caller",
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Env content reaching logs, errors, responses, and (for a public
+    /// function's handler) its return value.
+    pub(super) fn env_leaks(&mut self, returns_to_client: bool) -> Vec<EnvLeak> {
+        let mut out = Vec::new();
+        for ix in 0..self.f.calls.len() as CallIx {
+            let Some(call) = self.f.call(ix) else {
+                continue;
+            };
+            let Some(sink) = leak_sink(self.f, call) else {
+                continue;
+            };
+            if let Some(var) = self.carries_env(&call.arg_flow, &Head::Other, 0) {
+                out.push(EnvLeak {
+                    span: call.span,
+                    var,
+                    sink,
+                });
+            }
+        }
+        if returns_to_client {
+            let mut returns = Vec::new();
+            if let Some(body) = &self.f.body {
+                collect_returns(self.f, body, &mut returns);
+            }
+            for v in returns {
+                if let Some(var) = self.carries_env(&v.flow, &v.head, 0) {
+                    out.push(EnvLeak {
+                        span: v.span,
+                        var,
+                        sink: "is returned to the caller",
+                    });
+                }
+            }
+        }
+        out
+    }
+}
