@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use swc_atoms::Atom;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Query,
@@ -132,7 +134,7 @@ pub fn lib_item(source: &str, name: &str) -> LibItem {
 }
 
 /// `ctx.<path>(...)` calls that reach data or other functions.
-pub fn is_protected_ctx_call(path: &[swc_atoms::Atom]) -> bool {
+pub fn is_protected_ctx_call(path: &[Atom]) -> bool {
     match path.first().map(|s| s.as_str()) {
         Some("db" | "storage" | "scheduler") => true,
         Some("runQuery" | "runMutation" | "runAction") => path.len() == 1,
@@ -140,7 +142,7 @@ pub fn is_protected_ctx_call(path: &[swc_atoms::Atom]) -> bool {
     }
 }
 
-pub fn is_ctx_identity_call(path: &[swc_atoms::Atom]) -> bool {
+pub fn is_ctx_identity_call(path: &[Atom]) -> bool {
     matches!(path, [a, b] if a == "auth" && b == "getUserIdentity")
 }
 
@@ -148,6 +150,270 @@ pub fn is_ctx_identity_call(path: &[swc_atoms::Atom]) -> bool {
 /// for everyone: a read gated on one returns public data.
 pub fn is_public_flag(field: &str) -> bool {
     matches!(field, "isPublic" | "public" | "published" | "isPublished")
+}
+
+/// A `ctx.db` method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbOp {
+    Get,
+    Query,
+    Insert,
+    Patch,
+    Replace,
+    Delete,
+    /// `normalizeId`, `system`, ...: neither reads a document nor writes one.
+    Other,
+}
+
+impl DbOp {
+    pub fn reads(self) -> bool {
+        matches!(self, DbOp::Get | DbOp::Query)
+    }
+
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            DbOp::Insert | DbOp::Patch | DbOp::Replace | DbOp::Delete
+        )
+    }
+}
+
+/// The `ctx.db` operation a ctx path starts with: `db.query` in
+/// `ctx.db.query("t").withIndex(...)`.
+pub fn db_op(path: &[Atom]) -> Option<DbOp> {
+    let [db, op, ..] = path else {
+        return None;
+    };
+    if db != "db" {
+        return None;
+    }
+    Some(match op.as_str() {
+        "get" => DbOp::Get,
+        "query" => DbOp::Query,
+        "insert" => DbOp::Insert,
+        "patch" => DbOp::Patch,
+        "replace" => DbOp::Replace,
+        "delete" => DbOp::Delete,
+        _ => DbOp::Other,
+    })
+}
+
+/// A call of a `ctx.db` method itself (`ctx.db.get(id)`), not of a chain on it.
+pub fn db_call(path: &[Atom]) -> Option<DbOp> {
+    if path.len() == 2 {
+        db_op(path)
+    } else {
+        None
+    }
+}
+
+/// `ctx.runQuery`, `ctx.runMutation`, `ctx.runAction`: runs another Convex
+/// function as the same caller.
+pub fn is_run_function(path: &[Atom]) -> bool {
+    matches!(path, [p] if p == "runQuery" || p == "runMutation" || p == "runAction")
+}
+
+/// A `ctx` call that changes something: a document, a file, scheduled work,
+/// another mutation or action run. Reads (`db.get`, `runQuery`) do not.
+pub fn is_ctx_write(path: &[Atom]) -> bool {
+    let first = path.first().map(|s| s.as_str());
+    let second = path.get(1).map(|s| s.as_str());
+    match (first, second) {
+        (Some("db"), Some("insert" | "patch" | "replace" | "delete")) => true,
+        (Some("db"), _) => false,
+        (Some("storage"), Some("generateUploadUrl" | "store" | "delete")) => true,
+        (Some("storage"), _) => false,
+        (Some("runQuery"), _) => false,
+        _ => true,
+    }
+}
+
+/// Effects a caller can multiply by calling again: new rows, new files,
+/// scheduled work, other functions run. Rewriting an existing document
+/// (`patch`, `replace`, `delete`) is bounded and not counted.
+pub fn is_unbounded_effect(path: &[Atom]) -> bool {
+    let first = path.first().map(|s| s.as_str());
+    let second = path.get(1).map(|s| s.as_str());
+    match (first, second) {
+        (Some("db"), Some("insert")) => true,
+        (Some("db"), _) => false,
+        (Some("storage"), Some("generateUploadUrl" | "store")) => true,
+        (Some("storage"), _) => false,
+        (Some("scheduler"), _) => true,
+        (Some("runAction"), _) => true,
+        _ => false,
+    }
+}
+
+/// A table that records other actions (an audit log): a row in it is not an
+/// action of its own.
+pub fn is_log_table(table: &str) -> bool {
+    let t = table.to_ascii_lowercase();
+    t.contains("audit") || t.ends_with("log") || t.ends_with("logs")
+}
+
+/// Query methods that scope what is read by a value: `withIndex`, `filter`, `q.eq`.
+pub fn is_query_scope_method(method: &str) -> bool {
+    matches!(method, "withIndex" | "filter" | "eq")
+}
+
+/// Document fields that say who may see a row (`visibility: "public"`).
+pub fn is_visibility_field(field: &str) -> bool {
+    matches!(field, "visibility" | "privacy" | "access")
+}
+
+/// What a visibility value says: `Some(true)` for `"public"`, `Some(false)`
+/// for `"private"`.
+pub fn visibility_is_public(value: &str) -> Option<bool> {
+    match value {
+        "public" => Some(true),
+        "private" => Some(false),
+        _ => None,
+    }
+}
+
+/// Library APIs recognised by the shape of the call alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LibMethod {
+    /// Better Auth `auth.api.getSession({ headers })`: the session or null.
+    GetSession,
+    /// Stripe `stripe.webhooks.constructEvent(...)`: throws on a bad signature.
+    StripeConstructEvent { is_async: bool },
+}
+
+pub fn lib_method(path: &[Atom]) -> Option<LibMethod> {
+    match path {
+        [.., a, b] if a == "api" && b == "getSession" => Some(LibMethod::GetSession),
+        [.., a, b] if a == "webhooks" && b == "constructEvent" => {
+            Some(LibMethod::StripeConstructEvent { is_async: false })
+        }
+        [.., a, b] if a == "webhooks" && b == "constructEventAsync" => {
+            Some(LibMethod::StripeConstructEvent { is_async: true })
+        }
+        _ => None,
+    }
+}
+
+/// What a method of a library object does (`authComponent.getAuthUser(ctx)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LibObjectCall {
+    /// Throws unless the caller is signed in (once awaited).
+    RequiresCaller,
+    /// The caller's identity, or null.
+    NullableIdentity,
+    /// Throws unless a webhook's signature is valid.
+    VerifiesWebhook,
+    /// A rate limiter's `limit` or `check`.
+    RateLimit,
+    /// Touches neither identity nor data.
+    Inert,
+    /// Unknown: given ctx, it may read and write as it likes.
+    Opaque,
+}
+
+pub fn lib_object_call(item: LibItem, method: &str) -> LibObjectCall {
+    match (item, method) {
+        (LibItem::BetterAuthClient, "getAuthUser") => LibObjectCall::RequiresCaller,
+        (LibItem::BetterAuthClient, "safeGetAuthUser" | "getAuthUserId") => {
+            LibObjectCall::NullableIdentity
+        }
+        (LibItem::ConvexAuth, "getUserId" | "getSessionId") => LibObjectCall::NullableIdentity,
+        (LibItem::BetterAuthClient | LibItem::ConvexAuth, _) => LibObjectCall::Inert,
+        (LibItem::SvixWebhook, "verify") => LibObjectCall::VerifiesWebhook,
+        (LibItem::RateLimiter, "limit" | "check") => LibObjectCall::RateLimit,
+        (LibItem::RateLimiter, _) => LibObjectCall::Inert,
+        _ => LibObjectCall::Opaque,
+    }
+}
+
+/// The platform's `fetch`: a request to another service.
+pub fn is_fetch(name: &str) -> bool {
+    name == "fetch"
+}
+
+/// `crypto.subtle.verify(...)`, `crypto.timingSafeEqual(a, b)` on the Web
+/// Crypto or Node `crypto` object: a signature or secret checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CryptoCheck {
+    Verify,
+    TimingSafeEqual,
+}
+
+/// A check made through `crypto` or `subtle` (`root`), by its last method.
+pub fn crypto_check(root: &str, path: &[Atom]) -> Option<CryptoCheck> {
+    if root != "crypto" && root != "subtle" {
+        return None;
+    }
+    match path.last().map(|s| s.as_str()) {
+        Some("verify") => Some(CryptoCheck::Verify),
+        Some(name) if is_timing_safe_equal(name) => Some(CryptoCheck::TimingSafeEqual),
+        _ => None,
+    }
+}
+
+/// `timingSafeEqual`, imported bare or called on `crypto`.
+pub fn is_timing_safe_equal(name: &str) -> bool {
+    name == "timingSafeEqual"
+}
+
+/// Fields of a fetch `Response` that say whether it failed.
+pub fn is_response_ok_field(field: &str) -> bool {
+    field == "ok"
+}
+
+pub fn is_response_status_field(field: &str) -> bool {
+    field == "status"
+}
+
+/// `res.text()`: a fetch response's raw body.
+pub fn is_raw_body_method(method: &str) -> bool {
+    method == "text"
+}
+
+/// Where a call sends its arguments for people to read: a log, an HTTP
+/// response, an error message. `root` and `path` are the callee as written
+/// (`console`, `[log]`; a bare name has no path).
+pub fn leak_sink(root: &str, path: &[Atom], is_new: bool) -> Option<&'static str> {
+    match (root, path) {
+        ("console", [_]) => Some("is logged"),
+        ("Response", []) if is_new => Some("is sent in an HTTP response"),
+        ("Response", [json, ..]) if json == "json" => Some("is sent in an HTTP response"),
+        (name, []) if name.ends_with("Error") => Some("is put in an error message"),
+        _ => None,
+    }
+}
+
+/// Where a call sends raw error detail to the caller: a `ConvexError`'s data
+/// reaches the client as is, and so does an HTTP response's body.
+pub fn detail_sink(root: &str, path: &[Atom], is_new: bool) -> Option<&'static str> {
+    match (root, path) {
+        ("ConvexError", []) => Some("is sent to the caller in a ConvexError"),
+        ("Response", []) if is_new => Some("is sent in the HTTP response"),
+        ("Response", [json, ..]) if json == "json" => Some("is sent in the HTTP response"),
+        _ => None,
+    }
+}
+
+/// `req.headers.get(...)`: a request header read.
+pub fn is_header_get(path: &[Atom]) -> bool {
+    matches!(path, [.., h, g] if h == "headers" && g == "get")
+}
+
+/// Request headers that carry a credential: `Authorization`, a cookie, an
+/// API key or token header.
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "authorization"
+        || name == "cookie"
+        || name.contains("token")
+        || name.contains("api-key")
+        || name.contains("apikey")
+        || name.contains("secret")
+}
+
+/// The field a failure result is tested by (`if ("error" in auth)`).
+pub fn is_error_field(field: &str) -> bool {
+    matches!(field, "error" | "err")
 }
 
 #[cfg(test)]

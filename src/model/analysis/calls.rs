@@ -94,58 +94,6 @@ pub(super) fn dotted(root: &Atom, path: &[Atom]) -> String {
     s
 }
 
-/// Effects a caller can multiply by calling again: new rows, new files,
-/// scheduled work, other functions run. Rewriting an existing document
-/// (`patch`, `replace`, `delete`) is bounded and not counted.
-pub(super) fn is_unbounded_effect(path: &[Atom]) -> bool {
-    let first = path.first().map(|s| s.as_str());
-    let second = path.get(1).map(|s| s.as_str());
-    match (first, second) {
-        (Some("db"), Some("insert")) => true,
-        (Some("db"), _) => false,
-        (Some("storage"), Some("generateUploadUrl" | "store")) => true,
-        (Some("storage"), _) => false,
-        (Some("scheduler"), _) => true,
-        (Some("runAction"), _) => true,
-        _ => false,
-    }
-}
-
-pub(super) fn is_ctx_write(path: &[Atom]) -> bool {
-    let first = path.first().map(|s| s.as_str());
-    let second = path.get(1).map(|s| s.as_str());
-    match (first, second) {
-        (Some("db"), Some("insert" | "patch" | "replace" | "delete")) => true,
-        (Some("db"), _) => false,
-        (Some("storage"), Some("generateUploadUrl" | "store" | "delete")) => true,
-        (Some("storage"), _) => false,
-        (Some("runQuery"), _) => false,
-        _ => true,
-    }
-}
-
-/// Library APIs recognised by the shape of the call alone.
-#[derive(Clone, Copy)]
-pub(super) enum LibMethod {
-    /// Better Auth `auth.api.getSession({ headers })`.
-    GetSession,
-    /// Stripe `stripe.webhooks.constructEvent(...)`.
-    StripeConstructEvent { is_async: bool },
-}
-
-pub(super) fn lib_method(path: &[Atom]) -> Option<LibMethod> {
-    match path {
-        [.., a, b] if a == "api" && b == "getSession" => Some(LibMethod::GetSession),
-        [.., a, b] if a == "webhooks" && b == "constructEvent" => {
-            Some(LibMethod::StripeConstructEvent { is_async: false })
-        }
-        [.., a, b] if a == "webhooks" && b == "constructEventAsync" => {
-            Some(LibMethod::StripeConstructEvent { is_async: true })
-        }
-        _ => None,
-    }
-}
-
 pub(super) fn apply_lib_method(lib: LibMethod, call: &CallSite, fx: &mut CallFx) {
     match lib {
         LibMethod::GetSession => fx.identity = true,
@@ -153,13 +101,23 @@ pub(super) fn apply_lib_method(lib: LibMethod, call: &CallSite, fx: &mut CallFx)
     }
 }
 
-pub(super) fn crypto_fx(path: &[Atom], call: &CallSite, fx: &mut CallFx) {
-    match path.last().map(|s| s.as_str()) {
-        Some("verify") => fx.verifier = true,
-        Some("timingSafeEqual") if call.secret_arg || !call.name_args.is_empty() => {
+pub(super) fn crypto_fx(check: CryptoCheck, call: &CallSite, fx: &mut CallFx) {
+    match check {
+        CryptoCheck::Verify => fx.verifier = true,
+        CryptoCheck::TimingSafeEqual if call.secret_arg || !call.name_args.is_empty() => {
             fx.verifier = true
         }
-        _ => {}
+        CryptoCheck::TimingSafeEqual => {}
+    }
+}
+
+/// A call's callee as written, for the vocabulary's questions: a bare name
+/// (no path) or a root and the member path called on it.
+pub(super) fn written<'f>(f: &'f FnBody, call: &'f CallSite) -> Option<(&'f str, &'f [Atom])> {
+    match &call.callee {
+        Callee::Name(n) => Some((n.as_str(), &[])),
+        Callee::Member(root, path) => Some((root.as_str(), &f[*path])),
+        _ => None,
     }
 }
 
@@ -200,12 +158,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
         match &call.callee {
             Callee::Ctx(path) => {
                 let path = &f[*path];
-                if let [db, op, ..] = path {
-                    if db == "db" {
-                        fx.reads_db = matches!(op.as_str(), "get" | "query");
-                        fx.writes_db =
-                            matches!(op.as_str(), "insert" | "patch" | "replace" | "delete");
-                    }
+                if let Some(op) = convex::db_op(path) {
+                    fx.reads_db = op.reads();
+                    fx.writes_db = op.writes();
                 }
                 if convex::is_ctx_identity_call(path) {
                     fx.identity = true;
@@ -235,14 +190,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
                         }
                     }
                 } else if convex::is_protected_ctx_call(path) {
-                    if is_ctx_write(path) {
+                    if convex::is_ctx_write(path) {
                         fx.write = Some(What::Call);
                         // An audit-log row records another action; it is not one.
-                        let log_table = call.first_str.as_deref().is_some_and(|t| {
-                            let t = t.to_ascii_lowercase();
-                            t.contains("audit") || t.ends_with("log") || t.ends_with("logs")
-                        });
-                        if is_unbounded_effect(path) && !log_table {
+                        let log_table = call.first_str.as_deref().is_some_and(convex::is_log_table);
+                        if convex::is_unbounded_effect(path) && !log_table {
                             fx.effect = Some(What::Call);
                         }
                     } else {
@@ -254,19 +206,17 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let target = self.an.resolve(self.m, n);
                 self.target_fx(&target, call, &mut fx, &[]);
                 if matches!(target, Target::Unknown) {
-                    match n.as_str() {
-                        "fetch" => {
-                            fx.write = Some(What::Fixed("fetch()"));
-                            fx.effect = Some(What::Fixed("fetch()"));
-                        }
-                        "timingSafeEqual" if call.secret_arg => fx.verifier = true,
-                        _ => {}
+                    if convex::is_fetch(n) {
+                        fx.write = Some(What::Fixed("fetch()"));
+                        fx.effect = Some(What::Fixed("fetch()"));
+                    } else if convex::is_timing_safe_equal(n) && call.secret_arg {
+                        fx.verifier = true;
                     }
                 }
             }
             Callee::Member(root, path) => {
                 let path = &f[*path];
-                if let Some(lib) = lib_method(path) {
+                if let Some(lib) = convex::lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(made) = self.local_made(root) {
                     self.made_method(&made, path, call, &mut fx);
@@ -278,8 +228,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
                             let t = project.resolve_path(base, path, 0);
                             self.target_fx(&t, call, &mut fx, path);
                         }
-                        Target::Unknown if root == "crypto" || root == "subtle" => {
-                            crypto_fx(path, call, &mut fx)
+                        Target::Unknown if convex::crypto_check(root, path).is_some() => {
+                            if let Some(check) = convex::crypto_check(root, path) {
+                                crypto_fx(check, call, &mut fx);
+                            }
                         }
                         _ => {
                             if call.passes_ctx {
@@ -291,7 +243,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             Callee::Method(base, path) => {
                 let path = &f[*path];
-                if let Some(lib) = lib_method(path) {
+                if let Some(lib) = convex::lib_method(path) {
                     apply_lib_method(lib, call, &mut fx);
                 } else if let Some(maker) = self.call_maker(*base) {
                     self.made_method(&maker, path, call, &mut fx);
@@ -323,7 +275,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         path: &[Atom],
         call: &CallSite,
     ) -> Option<(String, Rc<Summary>)> {
-        if !matches!(path, [p] if p == "runQuery" || p == "runMutation" || p == "runAction") {
+        if !convex::is_run_function(path) {
             return None;
         }
         let (module_id, name) = call.fn_arg.as_ref()?.module_and_name()?;
@@ -412,32 +364,22 @@ impl<'a, 'p> FnEval<'a, 'p> {
         fx: &mut CallFx,
     ) {
         let method = path.last().map(|s| s.as_str()).unwrap_or("");
-        match maker {
-            Target::Lib(LibItem::BetterAuthClient) => match method {
-                "getAuthUser" => fx.guarantee = call.awaited,
-                "safeGetAuthUser" | "getAuthUserId" => fx.identity = true,
-                _ => {}
-            },
-            Target::Lib(LibItem::ConvexAuth) => {
-                if matches!(method, "getUserId" | "getSessionId") {
-                    fx.identity = true;
-                }
+        let Target::Lib(item) = maker else {
+            if call.passes_ctx {
+                fx.write = Some(What::Noted("(not visible to this check)"));
+                fx.effect = fx.write.clone();
             }
-            Target::Lib(LibItem::SvixWebhook) if method == "verify" => fx.guarantee = true,
-            Target::Lib(LibItem::RateLimiter) => {
-                if matches!(method, "limit" | "check") {
-                    lib_limiter_fx(call, fx);
-                }
-            }
-            Target::Lib(_) => {
+            return;
+        };
+        match convex::lib_object_call(*item, method) {
+            LibObjectCall::RequiresCaller => fx.guarantee = call.awaited,
+            LibObjectCall::NullableIdentity => fx.identity = true,
+            LibObjectCall::VerifiesWebhook => fx.guarantee = true,
+            LibObjectCall::RateLimit => lib_limiter_fx(call, fx),
+            LibObjectCall::Inert => {}
+            LibObjectCall::Opaque => {
                 if call.passes_ctx {
                     fx.write = Some(What::Noted("(a library call given ctx)"));
-                    fx.effect = fx.write.clone();
-                }
-            }
-            _ => {
-                if call.passes_ctx {
-                    fx.write = Some(What::Noted("(not visible to this check)"));
                     fx.effect = fx.write.clone();
                 }
             }
@@ -487,9 +429,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 return false;
             };
             match &call.callee {
-                Callee::Ctx(p) => {
-                    return matches!(&self.f[*p], [db, op, ..] if db == "db" && matches!(op.as_str(), "get" | "query"))
-                }
+                Callee::Ctx(p) => return convex::db_op(&self.f[*p]).is_some_and(DbOp::reads),
                 Callee::Method(base, _) => ix = *base,
                 _ => return false,
             }

@@ -360,15 +360,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let (l, r) = (&f[*l], &f[*r]);
                 let equal = truth != *negated;
                 // `doc.visibility === "public"` / `doc.visibility !== "private"`
-                let visibility = |v: &Val| {
-                    v.prop
-                        .as_deref()
-                        .is_some_and(|p| matches!(p, "visibility" | "privacy" | "access"))
-                };
+                let visibility =
+                    |v: &Val| v.prop.as_deref().is_some_and(convex::is_visibility_field);
                 let literal = |v: &Val| matches!(v.head, Head::Lit) && v.refs.is_empty();
                 if (visibility(l) && literal(r)) || (visibility(r) && literal(l)) {
                     let text = l.lit.as_deref().or(r.lit.as_deref()).unwrap_or("");
-                    return (equal && text == "public") || (!equal && text == "private");
+                    return convex::visibility_is_public(text) == Some(equal);
                 }
                 // `doc.userId === userId`: the caller's own document.
                 equal

@@ -19,19 +19,10 @@ pub struct Unchecked {
 /// `x.headers.get("Authorization")`, `"X-API-Key"`, a token or cookie header.
 pub(super) fn is_credential_header(f: &FnBody, call: &CallSite) -> bool {
     let is_get = match &call.callee {
-        Callee::Member(_, p) | Callee::Method(_, p) => {
-            matches!(&f[*p], [.., h, g] if h == "headers" && g == "get")
-        }
+        Callee::Member(_, p) | Callee::Method(_, p) => convex::is_header_get(&f[*p]),
         _ => false,
     };
-    let name = call.first_str.as_deref().unwrap_or("").to_ascii_lowercase();
-    is_get
-        && (name == "authorization"
-            || name == "cookie"
-            || name.contains("token")
-            || name.contains("api-key")
-            || name.contains("apikey")
-            || name.contains("secret"))
+    is_get && convex::is_credential_header(call.first_str.as_deref().unwrap_or(""))
 }
 
 impl<'p> Analysis<'p> {
@@ -136,7 +127,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
         match leaf {
             Cond::Truthy(v) => {
                 let v = &f[*v];
-                let error_prop = matches!(v.prop.as_deref(), Some("error" | "err"));
+                let error_prop = v.prop.as_deref().is_some_and(convex::is_error_field);
                 if truth && !error_prop && (self.is_identity(v) || self.is_verifier(v)) {
                     return true;
                 }

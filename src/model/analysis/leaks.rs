@@ -82,7 +82,11 @@ pub(super) fn walk_failure<'n>(
 /// `Suggests`, not `Proves`: a branch that may be the failing one counts, so
 /// raw detail sent from `if (!res.ok || data.error)` is reported.
 pub(super) fn means_failure(f: &FnBody, cond: &Cond, truth: bool) -> bool {
-    let is = |v: ValIx, p: &str| f[v].prop.as_deref() == Some(p);
+    let is = |v: ValIx, field: fn(&str) -> bool| f[v].prop.as_deref().is_some_and(field);
+    let (ok, status) = (
+        convex::is_response_ok_field,
+        convex::is_response_status_field,
+    );
     implies(
         f,
         cond,
@@ -90,13 +94,11 @@ pub(super) fn means_failure(f: &FnBody, cond: &Cond, truth: bool) -> bool {
         Reading::Suggests,
         0,
         &mut |leaf, truth, _| match leaf {
-            Cond::Truthy(v) => !truth && is(*v, "ok"),
+            Cond::Truthy(v) => !truth && is(*v, ok),
             // `res.status !== 200`: the branch where the status differs.
-            Cond::Eq { l, r, negated } => {
-                truth == *negated && (is(*l, "status") || is(*r, "status"))
-            }
+            Cond::Eq { l, r, negated } => truth == *negated && (is(*l, status) || is(*r, status)),
             // `res.status >= 400`
-            Cond::Compare(l, r) => truth && (is(*l, "status") || is(*r, "status")),
+            Cond::Compare(l, r) => truth && (is(*l, status) || is(*r, status)),
             _ => false,
         },
     )
@@ -104,17 +106,8 @@ pub(super) fn means_failure(f: &FnBody, cond: &Cond, truth: bool) -> bool {
 
 /// Calls whose arguments end up in front of someone: logs, errors, responses.
 pub(super) fn leak_sink(f: &FnBody, call: &CallSite) -> Option<&'static str> {
-    match &call.callee {
-        Callee::Member(root, path) if root == "console" && path.len() == 1 => Some("is logged"),
-        Callee::Name(n) if call.is_new && n == "Response" => Some("is sent in an HTTP response"),
-        Callee::Member(root, path)
-            if root == "Response" && f[*path].first().is_some_and(|p| p == "json") =>
-        {
-            Some("is sent in an HTTP response")
-        }
-        Callee::Name(n) if n.ends_with("Error") => Some("is put in an error message"),
-        _ => None,
-    }
+    let (root, path) = written(f, call)?;
+    convex::leak_sink(root, path, call.is_new)
 }
 
 impl<'p> Analysis<'p> {
@@ -211,15 +204,15 @@ impl<'a, 'p> FnEval<'a, 'p> {
             return false;
         };
         let from_fetch = |c: Option<&CallSite>| {
-            c.is_some_and(|c| matches!(&c.callee, Callee::Name(n) if n == "fetch"))
+            c.is_some_and(|c| matches!(&c.callee, Callee::Name(n) if convex::is_fetch(n)))
         };
         match &call.callee {
-            Callee::Member(root, path) if matches!(&self.f[*path], [m] if m == "text") => {
+            Callee::Member(root, path) if matches!(&self.f[*path], [m] if convex::is_raw_body_method(m)) => {
                 self.f.bindings.iter().any(|(n, b)| {
                     n == root && matches!(b.head, Head::Call(c) if from_fetch(self.f.call(c)))
                 })
             }
-            Callee::Method(base, path) if matches!(&self.f[*path], [m] if m == "text") => {
+            Callee::Method(base, path) if matches!(&self.f[*path], [m] if convex::is_raw_body_method(m)) => {
                 from_fetch(self.f.call(*base))
             }
             _ => false,
@@ -237,15 +230,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
             let Some(call) = self.f.call(ix) else {
                 continue;
             };
-            let sink = match &call.callee {
-                Callee::Name(n) if n == "ConvexError" => "is sent to the caller in a ConvexError",
-                Callee::Name(n) if call.is_new && n == "Response" => "is sent in the HTTP response",
-                Callee::Member(root, path)
-                    if root == "Response" && self.f[*path].first().is_some_and(|p| p == "json") =>
-                {
-                    "is sent in the HTTP response"
-                }
-                _ => continue,
+            let Some(sink) = written(self.f, call)
+                .and_then(|(root, path)| convex::detail_sink(root, path, call.is_new))
+            else {
+                continue;
             };
             if let Some(what) = self.carries_detail(&call.arg_flow, &Head::Other, 0) {
                 // A response body is error detail only on a failure path.

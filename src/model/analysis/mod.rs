@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use swc_atoms::Atom;
 
-use super::convex::{self, Kind, LibItem, Visibility};
+use super::convex::{self, CryptoCheck, DbOp, Kind, LibItem, LibMethod, LibObjectCall, Visibility};
 use super::facts::{ArgList, FnRef, RouteHandler, Top};
 use super::ir::*;
 use super::project::{ModIx, Project, Target};

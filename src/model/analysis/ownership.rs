@@ -138,12 +138,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
                         || (prop.is_none() && Some(root) == local.as_ref())
                 });
                 let write = match &call.callee {
-                    Callee::Ctx(p) => match &f[*p] {
-                        [db, op] if db == "db" => match op.as_str() {
-                            "insert" => true,
-                            "patch" | "replace" => !addresses,
-                            _ => false,
-                        },
+                    Callee::Ctx(p) => match convex::db_call(&f[*p]) {
+                        Some(DbOp::Insert) => true,
+                        Some(DbOp::Patch | DbOp::Replace) => !addresses,
                         _ => false,
                     },
                     _ => false,
@@ -151,7 +148,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let read = match &call.callee {
                     Callee::Member(_, p) | Callee::Method(_, p) => f[*p]
                         .last()
-                        .is_some_and(|m| matches!(m.as_str(), "withIndex" | "filter" | "eq")),
+                        .is_some_and(|m| convex::is_query_scope_method(m)),
                     _ => false,
                 };
                 let slot = if write {
@@ -205,16 +202,15 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 let Callee::Ctx(path) = &call.callee else {
                     continue;
                 };
-                let op = match &f[*path] {
-                    [db, op] if db == "db" => op.as_str(),
-                    _ => continue,
+                let Some(op) = convex::db_call(&f[*path]) else {
+                    continue;
                 };
                 if !f[call.arg_paths].first().is_some_and(|p| is_arg(p, arg)) {
                     continue;
                 }
                 match op {
-                    "get" => reads.push(ix as CallIx),
-                    "patch" | "replace" | "delete" => writes.push(ix as CallIx),
+                    DbOp::Get => reads.push(ix as CallIx),
+                    DbOp::Patch | DbOp::Replace | DbOp::Delete => writes.push(ix as CallIx),
                     _ => {}
                 }
             }
