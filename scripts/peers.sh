@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # convex-audit against the linters its users already run, side by side on the
-# bench's synthetic corpora (see README, Performance).
+# bench's synthetic corpora (see docs/performance.md).
 #
-#   scripts/peers.sh                  # from the repository root
+#   CORPORA=DIR scripts/peers.sh      # from the repository root
 #
 # 1. Installs the peers, pinned as in ../shared/bench/BASELINE.md, into a fresh
 #    `mktemp -d` folder: ESLint with @typescript-eslint/parser and the
@@ -15,7 +15,8 @@
 #
 # Environment: SIZES (1000,10000), RUNS (floor and check pairs, 3), PEER_RUNS
 # (pairs per peer, 3), PEERS ("eslint oxlint-convex convex-doctor"; also
-# eslint-c2: ESLint --concurrency=2), DOCTOR, CORPORA (the bench's default).
+# eslint-c2: ESLint --concurrency=2), DOCTOR, CORPORA (required: the bench's
+# --corpora folder), GENERATOR (the bench's --generator, to make missing ones).
 set -euo pipefail
 
 SIZES="${SIZES:-1000,10000}"
@@ -24,6 +25,7 @@ PEER_RUNS="${PEER_RUNS:-3}"
 PEERS="${PEERS:-eslint oxlint-convex convex-doctor}"
 
 die() { echo "peers: $*" >&2; exit 1; }
+[[ -n "${CORPORA:-}" ]] || die "set CORPORA=DIR, the bench's corpora folder (see docs/performance.md)"
 for c in node npm cargo python3; do command -v "$c" >/dev/null || die "$c not found"; done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/convex-audit-peers.XXXXXX")"
@@ -70,7 +72,8 @@ fi
 
 bin="$WORK/node_modules/.bin"
 args=(--sizes "$SIZES" --runs "$RUNS" --peer-runs "$PEER_RUNS")
-[[ -n "${CORPORA:-}" ]] && args+=(--corpora "$CORPORA")
+args+=(--corpora "$CORPORA")
+[[ -n "${GENERATOR:-}" ]] && args+=(--generator "$GENERATOR")
 for p in $PEERS; do
   case "$p" in
     eslint) cmd="env -C {dir} $bin/eslint --config $WORK/eslint.config.mjs ." ;;
@@ -82,5 +85,5 @@ for p in $PEERS; do
   args+=(--peer "$p=$cmd")
 done
 
-cargo build --release --quiet --bin bench
-exec target/release/bench "${args[@]}"
+cargo build --release --quiet --example bench
+exec target/release/examples/bench "${args[@]}"

@@ -2,13 +2,16 @@
 //! linters, side by side.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--sizes 50,1000,10000] [--runs 5] [-j N]
-//!     [--generator ../shared/bench/gen_corpus.py] [--corpora DIR]
+//! cargo run --release --example bench -- --corpora DIR [--generator FILE]
+//!     [--sizes 50,1000,10000] [--runs 5] [-j N]
 //!     [--peer NAME=COMMAND ...] [--peer-runs N] [--instructions]
 //! ```
 //!
-//! Generates synthetic Convex backends with the shared generator (seed 1,
-//! cached in `--corpora`), then for each size runs this same binary as a child
+//! Reads the synthetic Convex backend of each size from `DIR/files-<size>`
+//! (its `convex/` folder). A missing one is generated with `--generator`, the
+//! corpus generator (`python3 FILE OUT --files N --seed 1`), when one is given;
+//! docs/performance.md says how to make them by hand. Then for each size it
+//! runs this same binary as a child
 //! process, alternating the floor (walk, read and swc-parse every file on the
 //! same code path as `check`, nothing else) and `check` (the whole analysis,
 //! JSON streamed to a sink, as the CLI streams it). Machines are noisy: the ratio is the median of
@@ -44,13 +47,14 @@ use convex_audit::engine::parse_only;
 use convex_audit::output::json;
 use convex_audit::{check, Options};
 
-const USAGE: &str = "usage: bench [--sizes 50,1000,10000] [--runs N] [-j N] [--generator FILE] [--corpora DIR]\n             [--peer NAME=COMMAND ...] [--peer-runs N] [--instructions]\n       bench child floor|check DIR THREADS\n       bench child peer COMMAND [ARG ...]";
+const USAGE: &str = "usage: bench --corpora DIR [--generator FILE] [--sizes 50,1000,10000] [--runs N] [-j N]\n             [--peer NAME=COMMAND ...] [--peer-runs N] [--instructions]\n       bench child floor|check DIR THREADS\n       bench child peer COMMAND [ARG ...]";
 
 struct Args {
     sizes: Vec<usize>,
     runs: usize,
     threads: usize,
-    generator: PathBuf,
+    /// Makes a missing corpus (`python3 FILE OUT --files N --seed 1`).
+    generator: Option<PathBuf>,
     corpora: PathBuf,
     peers: Vec<Peer>,
     /// Paired runs per peer and size (ESLint takes minutes on 10,000 files).
@@ -91,8 +95,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         sizes: vec![50, 1000, 10000],
         runs: 5,
         threads: 2,
-        generator: PathBuf::from("../shared/bench/gen_corpus.py"),
-        corpora: std::env::temp_dir().join("convex-audit-bench"),
+        generator: None,
+        corpora: PathBuf::new(),
         peers: Vec::new(),
         peer_runs: 0,
         instructions: false,
@@ -108,7 +112,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--runs" => a.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
             "-j" | "--threads" => a.threads = value()?.parse().map_err(|e| format!("-j: {e}"))?,
-            "--generator" => a.generator = PathBuf::from(value()?),
+            "--generator" => a.generator = Some(PathBuf::from(value()?)),
             "--corpora" => a.corpora = PathBuf::from(value()?),
             "--peer" => a.peers.push(Peer::parse(&value()?)?),
             "--peer-runs" => {
@@ -117,6 +121,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--instructions" => a.instructions = true,
             _ => return Err(format!("unknown argument {flag}")),
         }
+    }
+    if a.corpora.as_os_str().is_empty() {
+        return Err("--corpora DIR is required: the folder holding files-<size>/convex".into());
     }
     if a.runs == 0 {
         return Err("--runs must be at least 1".into());
@@ -310,17 +317,23 @@ fn corpus(a: &Args, size: usize) -> Result<PathBuf, String> {
     if dir.join("convex").is_dir() {
         return Ok(dir.join("convex"));
     }
+    let Some(generator) = &a.generator else {
+        return Err(format!(
+            "no corpus at {}/convex: generate it (see docs/performance.md) or pass --generator FILE",
+            dir.display()
+        ));
+    };
     eprintln!("generating {} ...", dir.display());
     let status = Command::new("python3")
-        .arg(&a.generator)
+        .arg(generator)
         .arg(&dir)
         .args(["--files", &size.to_string(), "--seed", "1"])
         .status()
-        .map_err(|e| format!("python3 {}: {e}", a.generator.display()))?;
+        .map_err(|e| format!("python3 {}: {e}", generator.display()))?;
     if !status.success() || !dir.join("convex").is_dir() {
         return Err(format!(
             "{} did not produce {}/convex",
-            a.generator.display(),
+            generator.display(),
             dir.display()
         ));
     }
