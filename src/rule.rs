@@ -29,7 +29,8 @@ pub struct Meta {
     pub severity: Severity,
     /// One line, for `convex-audit rules`.
     pub summary: &'static str,
-    /// `rules/<id>.md`, embedded: a rule without a doc does not compile.
+    /// `rules/<id>.md`, embedded: a rule without a doc does not compile. It
+    /// does not repeat the severity, which is written once, here.
     pub doc: &'static str,
 }
 
@@ -49,6 +50,11 @@ impl Meta {
                 out.push_str(line);
             } else if let Some(title) = line.strip_prefix("# ") {
                 out.push_str(&format!("{title}\n{}", "=".repeat(title.chars().count())));
+                // The severity is the rule's, not written again in its doc.
+                out.push_str(&format!(
+                    "\n\nSeverity: {} (change it under [rules] in convex-audit.toml)",
+                    self.severity.as_str()
+                ));
             } else if let Some(section) = line.strip_prefix("## ") {
                 out.push_str(&format!(
                     "{section}\n{}",
@@ -62,13 +68,11 @@ impl Meta {
         out
     }
 
-    /// The doc's first paragraph of prose (after the title and severity),
-    /// joined into one line.
+    /// The doc's first paragraph of prose (after the title), joined into one line.
     pub fn description(&self) -> String {
         let mut para: Vec<&str> = Vec::new();
         for line in self.doc.lines().map(str::trim) {
-            let skip = line.starts_with('#') || line.starts_with("**Severity");
-            if line.is_empty() || skip {
+            if line.is_empty() || line.starts_with('#') {
                 if !para.is_empty() {
                     break;
                 }
@@ -367,23 +371,7 @@ impl<'a, 'p> Context<'a, 'p> {
 
 /// Every rule, sorted by id.
 pub fn registry() -> Vec<Box<dyn Rule>> {
-    use crate::rules::*;
-    vec![
-        Box::new(client_supplied_user_id::ClientSuppliedUserId),
-        Box::new(env_leak::EnvLeak),
-        Box::new(error_detail_leak::ErrorDetailLeak),
-        Box::new(hardcoded_secret::HardcodedSecret),
-        Box::new(invalid_suppression::InvalidSuppression),
-        Box::new(loose_arg_validator::LooseArgValidator),
-        Box::new(missing_arg_validators::MissingArgValidators),
-        Box::new(missing_auth::MissingAuth),
-        Box::new(missing_ownership_check::MissingOwnershipCheck),
-        Box::new(missing_rate_limit::MissingRateLimit),
-        Box::new(server_calls_public_function::ServerCallsPublicFunction),
-        Box::new(should_be_internal::ShouldBeInternal),
-        Box::new(unchecked_identity::UncheckedIdentity),
-        Box::new(unused_suppression::UnusedSuppression),
-    ]
+    crate::rules::all()
 }
 
 /// The known id nearest to a misspelt one (edit distance 3 or less).

@@ -86,3 +86,94 @@ fn doc_examples_behave_as_documented() {
         }
     }
 }
+
+/// The names in a folder (files or folders), sorted.
+fn names(dir: &str) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+/// A rule is its source file, its doc, its fixtures and their snapshots, all
+/// named by its id: none may be missing, and none may outlive the rule.
+#[test]
+fn nothing_is_missing_or_orphaned() {
+    let ids: Vec<&str> = registry().iter().map(|r| r.meta().id).collect();
+    let known = |id: &str| ids.contains(&id);
+    for file in names("src/rules") {
+        let Some(stem) = file.strip_suffix(".rs").filter(|s| *s != "mod") else {
+            continue;
+        };
+        assert!(
+            known(&stem.replace('_', "-")),
+            "src/rules/{file}: no such rule registered"
+        );
+    }
+    for file in names("rules") {
+        let id = file.strip_suffix(".md").unwrap_or(&file);
+        assert!(known(id), "rules/{file}: a doc for no rule");
+    }
+    // `_interactions` and `_pending` hold cases of several rules or none yet.
+    for dir in names("fixtures") {
+        if dir.starts_with('_') || dir == "README.md" {
+            continue;
+        }
+        assert!(known(&dir), "fixtures/{dir}: fixtures for no rule");
+    }
+    // Every fixture case has its snapshot, and every snapshot its case.
+    let mut cases = Vec::new();
+    for id in &ids {
+        for kind in ["fail", "pass"] {
+            for case in names(&format!("fixtures/{id}/{kind}")) {
+                cases.push(format!("fixtures__{id}__{kind}__{case}.snap"));
+            }
+        }
+    }
+    let snapshots: Vec<String> = names("tests/snapshots")
+        .into_iter()
+        .filter(|s| s.starts_with("fixtures__"))
+        .collect();
+    for snap in &snapshots {
+        assert!(
+            cases.contains(snap),
+            "tests/snapshots/{snap}: a snapshot of no fixture case"
+        );
+    }
+    for case in &cases {
+        assert!(
+            snapshots.contains(case),
+            "{case}: a fixture case without a snapshot"
+        );
+    }
+}
+
+/// The README's rules table lists every rule once, with the severity the
+/// rule declares (it is written once, in the rule).
+#[test]
+fn readme_rules_table_matches_the_registry() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let mut rows: Vec<(String, String)> = readme
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let id = cells.get(1)?.strip_prefix("[`")?.split_once('`')?.0;
+            Some((id.to_owned(), (*cells.get(2)?).to_owned()))
+        })
+        .collect();
+    rows.sort();
+    let mut expected: Vec<(String, String)> = registry()
+        .iter()
+        .map(|r| {
+            (
+                r.meta().id.to_owned(),
+                r.meta().severity.as_str().to_owned(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(rows, expected);
+}

@@ -1,16 +1,32 @@
-//! One file per rule; the file name is the rule id in snake_case.
+//! One file per rule; the file name is the rule id in snake_case. A rule is
+//! registered by its line below, which declares its module and puts it in the
+//! registry (sorted by id; `tests/registry.rs` checks the order, and that every
+//! rule has its doc, fixtures and snapshots, and nothing is left over).
 
-pub mod client_supplied_user_id;
-pub mod env_leak;
-pub mod error_detail_leak;
-pub mod hardcoded_secret;
-pub mod invalid_suppression;
-pub mod loose_arg_validator;
-pub mod missing_arg_validators;
-pub mod missing_auth;
-pub mod missing_ownership_check;
-pub mod missing_rate_limit;
-pub mod server_calls_public_function;
-pub mod should_be_internal;
-pub mod unchecked_identity;
-pub mod unused_suppression;
+macro_rules! rules {
+    ($($module:ident::$rule:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Every rule, sorted by id.
+        pub fn all() -> Vec<Box<dyn crate::rule::Rule>> {
+            vec![$(Box::new($module::$rule)),*]
+        }
+    };
+}
+
+rules! {
+    client_supplied_user_id::ClientSuppliedUserId,
+    env_leak::EnvLeak,
+    error_detail_leak::ErrorDetailLeak,
+    hardcoded_secret::HardcodedSecret,
+    invalid_suppression::InvalidSuppression,
+    loose_arg_validator::LooseArgValidator,
+    missing_arg_validators::MissingArgValidators,
+    missing_auth::MissingAuth,
+    missing_ownership_check::MissingOwnershipCheck,
+    missing_rate_limit::MissingRateLimit,
+    server_calls_public_function::ServerCallsPublicFunction,
+    should_be_internal::ShouldBeInternal,
+    unchecked_identity::UncheckedIdentity,
+    unused_suppression::UnusedSuppression,
+}
