@@ -33,6 +33,9 @@
 //! for the same binary and corpus whatever else the machine is doing, so a
 //! change of a percent shows where wall times on a shared machine cannot.
 
+// A measuring tool: its table goes to stdout, its progress to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 // mimalloc: the parse floor is 20-27 % faster with it (../shared/bench/BASELINE.md),
 // and the model's many small allocations gain more.
 #[global_allocator]

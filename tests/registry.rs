@@ -124,6 +124,12 @@ fn nothing_is_missing_or_orphaned() {
         }
         assert!(known(&dir), "fixtures/{dir}: fixtures for no rule");
     }
+    for dir in names("fixtures/_pending") {
+        assert!(
+            known(&dir),
+            "fixtures/_pending/{dir}: pending cases for no rule"
+        );
+    }
     // Every fixture case has its snapshot, and every snapshot its case.
     let mut cases = Vec::new();
     for id in &ids {
