@@ -24,8 +24,10 @@ use super::ir::{
     ResultUse, Run, Sp, Try, TryIx, Use, UseKind, Val, ValIx,
 };
 
-/// A module's bodies, packed; freed through a shared reference (`free`)
-/// once no scope left to run reads them.
+/// A module's bodies, packed: the body store. Bodies are read by index
+/// (`get`) and freed through a shared reference (`free`) once no scope left
+/// to run reads them. A read after `free` is a bug, not an empty body: debug
+/// builds (the tests) panic on it; a release build reads nothing.
 #[derive(Default)]
 pub struct Bodies(std::sync::Mutex<Packed>);
 
@@ -39,6 +41,8 @@ struct Packed {
     starts: Box<[u32]>,
     /// The distinct names the bodies mention.
     atoms: Box<[Atom]>,
+    /// `free` has run.
+    freed: bool,
 }
 
 impl Clone for Bodies {
@@ -66,6 +70,10 @@ impl Bodies {
     /// Body `ix`, decoded.
     pub fn get(&self, ix: FnIx) -> Option<FnBody> {
         let mut packed = self.packed();
+        debug_assert!(
+            !packed.freed,
+            "body {ix} read after its module's bodies were freed"
+        );
         if packed.raw_len != 0 {
             // Our own block, so it decompresses; were it damaged, the
             // bodies would read as empty rather than panic.
@@ -87,12 +95,22 @@ impl Bodies {
 
     /// Frees the bytes: no body can be read after.
     pub fn free(&self) {
-        *self.packed() = Packed::default();
+        *self.packed() = Packed {
+            freed: true,
+            ..Packed::default()
+        };
+    }
+
+    pub fn is_freed(&self) -> bool {
+        self.packed().freed
     }
 }
 
 impl std::fmt::Debug for Bodies {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_freed() {
+            return f.write_str("[freed]");
+        }
         f.debug_list()
             .entries((0..self.len() as FnIx).map(|ix| self.get(ix)))
             .finish()
@@ -170,6 +188,7 @@ impl Packer {
             raw_len,
             starts: super::ir::fitted(&mut self.starts).into_boxed_slice(),
             atoms: super::ir::fitted(&mut self.atoms).into_boxed_slice(),
+            freed: false,
         }))
     }
 
@@ -1001,13 +1020,27 @@ mod tests {
                 raw_len,
                 starts: vec![0, len / 2, len, len + 7].into_boxed_slice(),
                 atoms: vec![Atom::from("x")].into_boxed_slice(),
+                freed: false,
             }));
             for ix in 0..4 {
                 let _ = bodies.get(ix);
             }
             assert!(bodies.get(4).is_none());
             bodies.free();
-            assert!(bodies.get(0).is_none() && bodies.is_empty());
+            assert!(bodies.is_freed() && bodies.is_empty());
         }
+    }
+
+    /// A read of a freed body is a failure in tests, not a silent empty
+    /// body that would make every summary "proves nothing".
+    #[test]
+    #[should_panic(expected = "read after its module's bodies were freed")]
+    fn reading_a_freed_body_fails() {
+        let bodies = Bodies(std::sync::Mutex::new(Packed {
+            starts: vec![0].into_boxed_slice(),
+            ..Packed::default()
+        }));
+        bodies.free();
+        let _ = bodies.get(0);
     }
 }
