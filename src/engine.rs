@@ -37,9 +37,8 @@ pub struct Options {
     /// Returns the calling thread's freed memory to the OS; run in every
     /// worker once the bodies are freed (`crate::mimalloc_collect` in the
     /// CLI). mimalloc holds a freed block for the thread that made it, and
-    /// the workers are idle while findings are placed and printed: without
-    /// it, 10,000 files at `-j 2` stayed at 106 MiB resident there and the
-    /// peak rose to 112-123 MiB; with it, 72 MiB resident, peak 106.
+    /// the workers are idle while findings are placed and printed, so what
+    /// they freed would otherwise stay resident until the end.
     pub release_memory: Option<fn()>,
 }
 
@@ -217,7 +216,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             let found =
                 Analysis::with_known(&project, config.known.clone()).functions_in(mods.clone());
             // Copied to a block of its length once the analysis is freed, for
-            // the reason the findings are below (peak 121 -> 119 MiB).
+            // the reason the findings are below.
             found.clone()
         })
         .collect();
@@ -266,8 +265,8 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             }
             // Held until every scope is done, so copied to fresh blocks of
             // their lengths once the scope's analysis is freed: made while it
-            // allocated, the findings' texts pinned its freed pages for the
-            // rest of the run (10,000 files: 124.5 -> 120.8 MiB at peak).
+            // allocated, the findings' texts would pin its freed pages for the
+            // rest of the run.
             drop(analysis);
             let kept = out.clone();
             drop(out);
@@ -346,7 +345,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     };
     // Collected in place, into `located`'s own block, and the late ones
     // appended to an exact fit: pushed one by one, the report's list grew by
-    // doubling beside it (10,000 files: 21,000 findings of 216 bytes).
+    // doubling beside it.
     let mut kept: Vec<Located> = located.into_iter().filter_map(reported).collect();
     let late_kept: Vec<Located> = late_located.into_iter().filter_map(reported).collect();
     kept.reserve_exact(late_kept.len());

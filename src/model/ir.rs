@@ -1,5 +1,5 @@
 //! The compact, AST-free summary of one function body that rules and the
-//! project pass work on. Lowering (see `lower.rs`) keeps only what decides
+//! project pass work on. Lowering (see `lower/`) keeps only what decides
 //! authentication: control flow, calls, bindings and conditions.
 
 use std::marker::PhantomData;

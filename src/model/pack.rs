@@ -3,11 +3,9 @@
 //! indices into the module's table of distinct names), and decoded when the
 //! analysis first asks for one. The project holds every module's bodies until
 //! the rules have run, and packed they take a fraction of their decoded size.
-//! At rest a module's bytes are one LZ4 block (`lz4_flex`): 10,000 files'
-//! bodies are 27 MB rather than 38, for 4 % more instructions in all (most
-//! of it compressing), and the peak fell from 106 to 99-102 MiB. The first read
-//! decompresses the block in place; most modules are read by their own scope
-//! only, which frees them after.
+//! At rest a module's bytes are one LZ4 block (`lz4_flex`), about a quarter
+//! smaller. The first read decompresses the block in place; most modules are
+//! read by their own scope only, which frees them after.
 //!
 //! The codec is written here rather than taken from a serde format because
 //! names are written as indices into a table the module builds as it goes,
