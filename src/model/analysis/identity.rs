@@ -91,12 +91,27 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if caller_on_ctx && f[v.refs].iter().any(|r| f.ctx_names.contains(r)) {
             return true;
         }
-        f[v.refs].iter().any(|r| {
-            f.bindings
-                .iter()
-                .filter(|(name, _)| name == r)
-                .any(|(_, b)| self.is_caller(b, caller_on_ctx, depth + 1))
-        })
+        f[v.refs]
+            .iter()
+            .any(|r| self.caller_binding(r, caller_on_ctx, depth + 1))
+    }
+
+    /// Is some binding of `name` the caller, at this depth? Memoised by
+    /// (name, depth): a name bound many times (`s = s.min(..)` in each branch)
+    /// would otherwise be re-walked once per binding at every level.
+    fn caller_binding(&mut self, name: &Atom, caller_on_ctx: bool, depth: u32) -> bool {
+        let key = (name.clone(), caller_on_ctx, depth);
+        if let Some(&known) = self.caller_memo.get(&key) {
+            return known;
+        }
+        let f = self.f;
+        let found = f
+            .bindings
+            .iter()
+            .filter(|(n, _)| n == name)
+            .any(|(_, b)| self.is_caller(b, caller_on_ctx, depth));
+        self.caller_memo.insert(key, found);
+        found
     }
 
     pub(super) fn is_caller_name(&mut self, n: &Atom) -> bool {
@@ -259,12 +274,23 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         let f = self.f;
-        f[v.refs].iter().any(|r| {
-            f.bindings
-                .iter()
-                .filter(|(name, _)| name == r)
-                .any(|(_, b)| self.is_secret(b, depth + 1))
-        })
+        f[v.refs].iter().any(|r| self.secret_binding(r, depth + 1))
+    }
+
+    /// Is some binding of `name` secret, at this depth? Memoised as `caller_binding`.
+    fn secret_binding(&mut self, name: &Atom, depth: u32) -> bool {
+        let key = (name.clone(), depth);
+        if let Some(&known) = self.secret_memo.get(&key) {
+            return known;
+        }
+        let f = self.f;
+        let found = f
+            .bindings
+            .iter()
+            .filter(|(n, _)| n == name)
+            .any(|(_, b)| self.is_secret(b, depth));
+        self.secret_memo.insert(key, found);
+        found
     }
 
     pub(super) fn unchecked(mut self) -> Vec<Unchecked> {
