@@ -743,26 +743,23 @@ fn a_closed_pipe_is_not_an_error() {
 fn summary_does_not_claim_success_when_something_was_not_checked() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("convex")).unwrap();
-    let o = bin()
-        .arg("check")
-        .arg(dir.path().join("convex"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let out = stdout(&o);
-    assert!(!out.contains('✔'), "{out}");
+    let summary = || {
+        let o = bin()
+            .arg("check")
+            .arg(dir.path().join("convex"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let out = stdout(&o);
+        assert!(!out.contains('✔'), "{out}");
+        out
+    };
+    let out = summary();
     assert!(out.contains("Nothing was checked"), "{out}");
 
     write(dir.path(), "convex/ok.ts", "export const x = 1;\n");
     write(dir.path(), "convex/broken.ts", "export const = ;\n");
-    let o = bin()
-        .arg("check")
-        .arg(dir.path().join("convex"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let out = stdout(&o);
-    assert!(!out.contains('✔'), "{out}");
+    let out = summary();
     assert!(
         out.contains("No problems found in 2 files") && out.contains("1 file could not be checked"),
         "{out}"

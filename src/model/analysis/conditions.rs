@@ -134,11 +134,21 @@ mod tests {
     use super::*;
     use crate::model::lower::lower_module;
 
-    /// The first function body of `src`; its statement `if` is the last in its
-    /// table (a `&&` or `||` inside it lowers to an `if` of its own first).
-    fn body(src: &str) -> Option<FnBody> {
-        let parsed = crate::parse::parse(src, false).ok()?;
-        lower_module(&parsed.module).bodies.get(0)
+    /// The first function body of `src` and its statement's condition: the
+    /// last `if` in its table (a `&&` or `||` inside lowers to an `if` of its
+    /// own first).
+    fn lowered_if(src: &str) -> Result<(FnBody, CondIx), String> {
+        let parsed = crate::parse::parse(src, false).map_err(|_| format!("{src}: no parse"))?;
+        let f = lower_module(&parsed.module)
+            .bodies
+            .get(0)
+            .ok_or(format!("{src} did not lower"))?;
+        let cond = f
+            .ifs
+            .last()
+            .map(|i| i.cond)
+            .ok_or(format!("{src}: no if"))?;
+        Ok((f, cond))
     }
 
     /// `means_failure` reads `&&` and `||` as `Suggests`: a branch that might
@@ -156,12 +166,8 @@ mod tests {
             ),
         ];
         for (src, truth) in cases {
-            let f = body(src).ok_or(format!("{src} did not lower"))?;
-            let cond = f
-                .ifs
-                .last()
-                .map(|i| &f[i.cond])
-                .ok_or(format!("{src}: no if"))?;
+            let (f, cond) = lowered_if(src)?;
+            let cond = &f[cond];
             assert!(super::super::leaks::means_failure(&f, cond, truth), "{src}");
             let is = |v: ValIx, p: &str| f[v].prop.as_deref() == Some(p);
             let proved = implies(
@@ -196,12 +202,8 @@ mod tests {
             ("function f(a, b) { if (!a.ok) {} }", true, false),
         ];
         for (src, truth, expected) in cases {
-            let f = body(src).ok_or(format!("{src} did not lower"))?;
-            let cond = f
-                .ifs
-                .last()
-                .map(|i| &f[i.cond])
-                .ok_or(format!("{src}: no if"))?;
+            let (f, cond) = lowered_if(src)?;
+            let cond = &f[cond];
             let ok = |leaf: &Cond, t: bool, _| matches!(leaf, Cond::Truthy(v) if t && f[*v].prop.as_deref() == Some("ok"));
             let proved = implies(&f, cond, truth, Reading::Proves, 0, &mut { ok });
             assert_eq!(proved, expected, "{src} ({truth})");

@@ -51,9 +51,8 @@ pub(super) struct FnEval<'a, 'p> {
     pub(super) returns: Vec<(bool, Ret)>,
     pub(super) returns_secret: bool,
     pub(super) witness_memo: HashMap<Atom, bool>,
-    /// `caller_binding` and `secret_binding`, by (name, .., depth).
-    pub(super) caller_memo: HashMap<(Atom, bool, u32), bool>,
-    pub(super) secret_memo: HashMap<(Atom, u32), bool>,
+    /// `some_binding`, by (name, test, depth).
+    pub(super) binding_memo: HashMap<(Atom, super::identity::BindingTest, u32), bool>,
     /// Evaluate as if every plain parameter were a nullable identity.
     pub(super) params_are_identities: bool,
     pub(super) ever_authed: bool,
@@ -94,8 +93,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             returns: Vec::new(),
             returns_secret: false,
             witness_memo: HashMap::default(),
-            caller_memo: HashMap::default(),
-            secret_memo: HashMap::default(),
+            binding_memo: HashMap::default(),
             params_are_identities: false,
             ever_authed: false,
             returns_env: None,

@@ -16,6 +16,13 @@ pub struct Unchecked {
     pub discarded: bool,
 }
 
+/// What `FnEval::some_binding` asks of a name's bindings.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum BindingTest {
+    Caller { caller_on_ctx: bool },
+    Secret,
+}
+
 /// `x.headers.get("Authorization")`, `"X-API-Key"`, a token or cookie header.
 pub(super) fn is_credential_header(f: &FnBody, call: &CallSite) -> bool {
     let is_get = match &call.callee {
@@ -96,12 +103,17 @@ impl<'a, 'p> FnEval<'a, 'p> {
             .any(|r| self.caller_binding(r, caller_on_ctx, depth + 1))
     }
 
-    /// Is some binding of `name` the caller, at this depth? Memoised by
-    /// (name, depth): a name bound many times (`s = s.min(..)` in each branch)
-    /// would otherwise be re-walked once per binding at every level.
+    /// Is some binding of `name` the caller, at this depth?
     fn caller_binding(&mut self, name: &Atom, caller_on_ctx: bool, depth: u32) -> bool {
-        let key = (name.clone(), caller_on_ctx, depth);
-        if let Some(&known) = self.caller_memo.get(&key) {
+        self.some_binding(name, BindingTest::Caller { caller_on_ctx }, depth)
+    }
+
+    /// Does some binding of `name` pass `test` at this depth? Memoised by
+    /// (name, test, depth): a name bound many times (`s = s.min(..)` in each
+    /// branch) would otherwise be re-walked once per binding at every level.
+    fn some_binding(&mut self, name: &Atom, test: BindingTest, depth: u32) -> bool {
+        let key = (name.clone(), test, depth);
+        if let Some(&known) = self.binding_memo.get(&key) {
             return known;
         }
         let f = self.f;
@@ -109,8 +121,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
             .bindings
             .iter()
             .filter(|(n, _)| n == name)
-            .any(|(_, b)| self.is_caller(b, caller_on_ctx, depth));
-        self.caller_memo.insert(key, found);
+            .any(|(_, b)| match test {
+                BindingTest::Caller { caller_on_ctx } => self.is_caller(b, caller_on_ctx, depth),
+                BindingTest::Secret => self.is_secret(b, depth),
+            });
+        self.binding_memo.insert(key, found);
         found
     }
 
@@ -274,23 +289,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         let f = self.f;
-        f[v.refs].iter().any(|r| self.secret_binding(r, depth + 1))
-    }
-
-    /// Is some binding of `name` secret, at this depth? Memoised as `caller_binding`.
-    fn secret_binding(&mut self, name: &Atom, depth: u32) -> bool {
-        let key = (name.clone(), depth);
-        if let Some(&known) = self.secret_memo.get(&key) {
-            return known;
-        }
-        let f = self.f;
-        let found = f
-            .bindings
+        f[v.refs]
             .iter()
-            .filter(|(n, _)| n == name)
-            .any(|(_, b)| self.is_secret(b, depth));
-        self.secret_memo.insert(key, found);
-        found
+            .any(|r| self.some_binding(r, BindingTest::Secret, depth + 1))
     }
 
     pub(super) fn unchecked(mut self) -> Vec<Unchecked> {
