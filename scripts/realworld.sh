@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs convex-audit over the public Convex backends in realworld.txt, each at
-# its pinned commit, and prints one line per finding (rule, function,
+# Runs convex-audit over the public Convex backends in a list (default
+# realworld.txt; `scripts/realworld.sh scripts/labelled.txt` for the labelled
+# set), each at its pinned commit, and prints one line per finding (rule, function,
 # file:line), so two runs can be diffed:
 # `scripts/realworld.sh > after.txt; diff before.txt after.txt`.
 #
@@ -13,7 +14,8 @@ root=$(cd "$here/.." && pwd)
 bin=${BIN:-$root/target/release/convex-audit}
 [ -x "$bin" ] || cargo build --release --manifest-path "$root/Cargo.toml" >&2
 WORK=${WORK:-$(mktemp -d)}
-grep -v '^#' "$here/realworld.txt" | while read -r repo commit; do
+list=${1:-$here/realworld.txt}
+grep -v '^#' "$list" | while read -r repo commit; do
   [ -n "$repo" ] || continue
   dest="$WORK/${repo/\//+}"
   if [ ! -d "$dest" ]; then
