@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use swc_atoms::Atom;
 
 use crate::config::{Config, Level};
 use crate::finding::{FileError, Finding, Located};
@@ -170,6 +171,10 @@ enum Outcome {
     Error(FileError),
 }
 
+/// What one rule scope yields: its findings, the rules that crashed in it,
+/// and the bodies whose analysis spent its budget.
+type ScopeOutcome = (Vec<Finding>, Vec<&'static str>, Vec<(ModIx, Atom)>);
+
 fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut Report) {
     let (mut files, walk_errors) = walk::files(&target.root);
     files.retain(|f| config.includes(&f.rel));
@@ -210,14 +215,21 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     // Found in parallel, a list per scope (as the rule scopes below), each
     // scope with its own memo of builder summaries.
     let scopes = scopes(project.modules.len());
+    let mut overruns = Vec::new();
     let lists: Vec<Vec<ConvexFn>> = scopes
         .par_iter()
         .map(|mods| {
-            let found =
-                Analysis::with_known(&project, config.known.clone()).functions_in(mods.clone());
+            let analysis = Analysis::with_known(&project, config.known.clone());
+            let found = analysis.functions_in(mods.clone());
+            (found.clone(), analysis.overruns())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(found, over)| {
+            overruns.extend(over);
             // Copied to a block of its length once the analysis is freed, for
             // the reason the findings are below.
-            found.clone()
+            found
         })
         .collect();
     let functions = rule::Functions::new(lists, SCOPE_MODULES);
@@ -231,7 +243,7 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     // Rules run per scope, scopes in parallel, each with its own memo of
     // helper summaries. Scopes are cut by module count, never by thread
     // count, so the findings are the same at any -j.
-    let per_scope: Vec<(Vec<Finding>, Vec<&'static str>)> = scopes
+    let per_scope: Vec<ScopeOutcome> = scopes
         .par_iter()
         .enumerate()
         .map(|(k, mods)| {
@@ -267,10 +279,11 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
             // their lengths once the scope's analysis is freed: made while it
             // allocated, the findings' texts would pin its freed pages for the
             // rest of the run.
+            let over = analysis.overruns();
             drop(analysis);
             let kept = out.clone();
             drop(out);
-            (kept, crashed)
+            (kept, crashed, over)
         })
         .collect();
     project.drop_bodies();
@@ -289,10 +302,28 @@ fn check_target(target: &Target, config: &Config, opts: &Options, report: &mut R
     // Kept per scope, not merged into one list: placing them groups them by file anyway.
     let mut findings: Vec<Vec<Finding>> = Vec::with_capacity(per_scope.len());
     let mut crashed: Vec<&str> = Vec::new();
-    for (mut found, failed) in per_scope {
+    for (mut found, failed, over) in per_scope {
         found.retain(|f| !intended(f));
         findings.push(found);
         crashed.extend(failed);
+        overruns.extend(over);
+    }
+    overruns.sort_unstable();
+    overruns.dedup();
+    for (m, name) in overruns {
+        let Some(module) = project.module(m) else {
+            continue;
+        };
+        report.errors.push(FileError {
+            file: module.display.clone(),
+            message: format!(
+                "the analysis of `{name}` stopped at its step budget (please report this \
+                 code shape): checks past that point are not credited and values are not \
+                 followed further, so findings that depend on it may be spurious or missing"
+            ),
+            line: None,
+            column: None,
+        });
     }
     crashed.sort_unstable();
     crashed.dedup();

@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod shapes;
+
 use std::path::{Path, PathBuf};
 
 use convex_audit::output::{json, pretty};

@@ -53,6 +53,11 @@ pub(super) struct FnEval<'a, 'p> {
     pub(super) witness_memo: HashMap<Atom, bool>,
     /// `some_binding`, by (name, test, depth).
     pub(super) binding_memo: HashMap<(Atom, super::identity::BindingTest, u32), bool>,
+    /// `name_carries`, by (name, what, depth).
+    pub(super) carry_memo: HashMap<(Atom, super::leaks::Carry, u32), Option<super::leaks::Carried>>,
+    /// Walks done so far, and how many this body may do (`Budget`).
+    pub(super) steps: u32,
+    pub(super) budget: u32,
     /// Evaluate as if every plain parameter were a nullable identity.
     pub(super) params_are_identities: bool,
     pub(super) ever_authed: bool,
@@ -80,7 +85,35 @@ pub(super) fn collect_returns<'n>(f: &'n FnBody, node: &Node, out: &mut Vec<&'n 
     }
 }
 
+/// How many walks through bindings a body may take: a fixed allowance and a
+/// share per item of the body. Every walk is memoised, so the work is about
+/// linear in the body; the budget only bounds a shape nobody foresaw. A body
+/// that spends it is reported (`Analysis::overruns`), and the walks it has
+/// left answer "not proven": no check is credited, so findings are kept.
+const BUDGET_BASE: u32 = 10_000;
+const BUDGET_PER_ITEM: u32 = 100;
+
+fn budget_for(f: &FnBody) -> u32 {
+    let items = f.nodes.len() + f.calls.len() + f.bindings.len() + f.conds.len() + f.vals.len();
+    BUDGET_PER_ITEM
+        .saturating_mul(u32::try_from(items).unwrap_or(u32::MAX))
+        .saturating_add(BUDGET_BASE)
+}
+
 impl<'a, 'p> FnEval<'a, 'p> {
+    /// Spends one step of the budget; false once it is spent (the first time,
+    /// the body is recorded as overrun).
+    pub(super) fn spend(&mut self) -> bool {
+        if self.steps >= self.budget {
+            return false;
+        }
+        self.steps += 1;
+        if self.steps == self.budget {
+            self.an.overran(self.m, self.f);
+        }
+        self.steps < self.budget
+    }
+
     pub(super) fn new(an: &'a Analysis<'p>, m: ModIx, f: &'a FnBody) -> Self {
         FnEval {
             an,
@@ -94,6 +127,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
             returns_secret: false,
             witness_memo: HashMap::default(),
             binding_memo: HashMap::default(),
+            carry_memo: HashMap::default(),
+            steps: 0,
+            budget: budget_for(f),
             params_are_identities: false,
             ever_authed: false,
             returns_env: None,
@@ -377,5 +413,49 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lower::lower_module;
+    use crate::model::project::Module;
+
+    /// A body that spends its budget is recorded, and what is left unwalked
+    /// is not followed: the secret is not found through its names.
+    #[test]
+    fn a_spent_budget_is_reported_and_proves_nothing() -> Result<(), String> {
+        let src = "function f() { const a = process.env.KEY; const b = a; const c = b; return c; }";
+        let parsed = crate::parse::parse(src, false).map_err(|_| "no parse".to_string())?;
+        let project = Project::new(vec![Module {
+            id: "m".into(),
+            display: "m.ts".into(),
+            facts: lower_module(&parsed.module),
+        }]);
+        let an = Analysis::new(&project);
+        let body = an.body(0, 0).ok_or("no body")?;
+        let returned = |body: &FnBody| {
+            let mut returns = Vec::new();
+            if let Some(tree) = &body.body {
+                collect_returns(body, tree, &mut returns);
+            }
+            returns
+                .first()
+                .map(|v| (*v).clone())
+                .ok_or("no return".to_string())
+        };
+        let c = returned(body)?;
+
+        let mut eval = FnEval::new(&an, 0, body);
+        assert!(eval.is_secret(&c, 0), "followed to the env var");
+        assert!(an.overruns().is_empty());
+
+        let mut eval = FnEval::new(&an, 0, body);
+        eval.budget = 1;
+        assert!(!eval.is_secret(&c, 0), "not followed past the budget");
+        let names: Vec<String> = an.overruns().iter().map(|(_, n)| n.to_string()).collect();
+        assert_eq!(names, ["f"]);
+        Ok(())
     }
 }

@@ -21,6 +21,7 @@ pub struct Unchecked {
 pub(super) enum BindingTest {
     Caller { caller_on_ctx: bool },
     Secret,
+    Credential,
 }
 
 /// `x.headers.get("Authorization")`, `"X-API-Key"`, a token or cookie header.
@@ -116,6 +117,9 @@ impl<'a, 'p> FnEval<'a, 'p> {
         if let Some(&known) = self.binding_memo.get(&key) {
             return known;
         }
+        if !self.spend() {
+            return false;
+        }
         let f = self.f;
         let found = f
             .bindings
@@ -124,6 +128,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             .any(|(_, b)| match test {
                 BindingTest::Caller { caller_on_ctx } => self.is_caller(b, caller_on_ctx, depth),
                 BindingTest::Secret => self.is_secret(b, depth),
+                BindingTest::Credential => self.is_credential(b, name, depth),
             });
         self.binding_memo.insert(key, found);
         found
@@ -218,29 +223,29 @@ impl<'a, 'p> FnEval<'a, 'p> {
     }
 
     /// Derived from a credential header: `req.headers.get("Authorization")`.
-    pub(super) fn is_credential_name(&self, n: &Atom, depth: u32) -> bool {
+    pub(super) fn is_credential_name(&mut self, n: &Atom, depth: u32) -> bool {
+        self.some_binding(n, BindingTest::Credential, depth)
+    }
+
+    /// Is `b`, a binding of `name`, a credential header or derived from one?
+    fn is_credential(&mut self, b: &Val, name: &Atom, depth: u32) -> bool {
         if depth > 12 {
             return false;
         }
         let f = self.f;
-        f.bindings
+        let head_call = match b.head {
+            Head::Call(c) => Some(c),
+            _ => None,
+        };
+        let from_header = f[b.flow.calls]
             .iter()
-            .filter(|(name, _)| name == n)
-            .any(|(_, b)| {
-                let head_call = match b.head {
-                    Head::Call(c) => Some(c),
-                    _ => None,
-                };
-                let from_header = f[b.flow.calls]
-                    .iter()
-                    .copied()
-                    .chain(head_call)
-                    .any(|c| f.call(c).is_some_and(|c| is_credential_header(f, c)));
-                from_header
-                    || f[b.refs]
-                        .iter()
-                        .any(|r| r != n && self.is_credential_name(r, depth + 1))
-            })
+            .copied()
+            .chain(head_call)
+            .any(|c| f.call(c).is_some_and(|c| is_credential_header(f, c)));
+        from_header
+            || f[b.refs]
+                .iter()
+                .any(|r| r != name && self.is_credential_name(r, depth + 1))
     }
 
     /// A lookup keyed by an identity (`ctx.db.get(userId)`) is present only for it.

@@ -129,36 +129,28 @@ impl<'p> Analysis<'p> {
     }
 }
 
+/// What `FnEval::carries` follows through a value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Carry {
+    Env,
+    Detail,
+}
+
+/// What a value was found to carry: an env var's content, or raw detail.
+#[derive(Clone)]
+pub(super) enum Carried {
+    Env(Atom),
+    Detail(&'static str),
+}
+
 impl<'a, 'p> FnEval<'a, 'p> {
     /// The env var whose content this value carries, if any: directly, through
     /// local names, or returned by a helper.
     pub(super) fn carries_env(&mut self, flow: &Flow, head: &Head, depth: u32) -> Option<Atom> {
-        if let Some(env) = &flow.env {
-            return Some(env.clone());
+        match self.carries(flow, head, Carry::Env, depth)? {
+            Carried::Env(var) => Some(var),
+            Carried::Detail(_) => None,
         }
-        if depth > 8 {
-            return None;
-        }
-        let head_call = match head {
-            Head::Call(ix) => Some(*ix),
-            _ => None,
-        };
-        let f = self.f;
-        for ix in f[flow.calls].iter().copied().chain(head_call) {
-            if let Some(env) = self.fx(ix).env.clone() {
-                return Some(env);
-            }
-        }
-        for n in &f[flow.names] {
-            for (name, b) in &f.bindings {
-                if name == n {
-                    if let Some(env) = self.carries_env(&b.flow, &b.head, depth + 1) {
-                        return Some(env);
-                    }
-                }
-            }
-        }
-        None
     }
 
     /// What raw detail a value carries: a caught error, or an external
@@ -169,6 +161,16 @@ impl<'a, 'p> FnEval<'a, 'p> {
         head: &Head,
         depth: u32,
     ) -> Option<&'static str> {
+        match self.carries(flow, head, Carry::Detail, depth)? {
+            Carried::Detail(what) => Some(what),
+            Carried::Env(_) => None,
+        }
+    }
+
+    fn carries(&mut self, flow: &Flow, head: &Head, what: Carry, depth: u32) -> Option<Carried> {
+        if let (Carry::Env, Some(env)) = (what, &flow.env) {
+            return Some(Carried::Env(env.clone()));
+        }
         if depth > 8 {
             return None;
         }
@@ -178,23 +180,45 @@ impl<'a, 'p> FnEval<'a, 'p> {
         };
         let f = self.f;
         for ix in f[flow.calls].iter().copied().chain(head_call) {
-            if self.is_response_body(ix) {
-                return Some("the external response body");
+            let found = match what {
+                Carry::Env => self.fx(ix).env.clone().map(Carried::Env),
+                Carry::Detail => self
+                    .is_response_body(ix)
+                    .then_some(Carried::Detail("the external response body")),
+            };
+            if found.is_some() {
+                return found;
             }
         }
         for n in &f[flow.names] {
-            if f.catch_params.contains(n) {
-                return Some("the caught error");
+            if what == Carry::Detail && f.catch_params.contains(n) {
+                return Some(Carried::Detail("the caught error"));
             }
-            for (name, b) in &f.bindings {
-                if name == n {
-                    if let Some(what) = self.carries_detail(&b.flow, &b.head, depth + 1) {
-                        return Some(what);
-                    }
-                }
+            if let Some(found) = self.name_carries(n, what, depth + 1) {
+                return Some(found);
             }
         }
         None
+    }
+
+    /// What some binding of `name` carries, at this depth. Memoised like
+    /// `some_binding`: `e = e + x` in k branches is k bindings of one name.
+    fn name_carries(&mut self, name: &Atom, what: Carry, depth: u32) -> Option<Carried> {
+        let key = (name.clone(), what, depth);
+        if let Some(known) = self.carry_memo.get(&key) {
+            return known.clone();
+        }
+        if !self.spend() {
+            return None;
+        }
+        let f = self.f;
+        let found = f
+            .bindings
+            .iter()
+            .filter(|(n, _)| n == name)
+            .find_map(|(_, b)| self.carries(&b.flow, &b.head, what, depth));
+        self.carry_memo.insert(key, found.clone());
+        found
     }
 
     /// `res.text()` on a `fetch` response: the raw body. (A parsed `res.json()`

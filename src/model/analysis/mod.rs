@@ -99,7 +99,12 @@ pub struct Analysis<'p> {
     /// rules ask the same questions of every handler.
     endpoints: RefCell<HashMap<(ModIx, FnIx, bool), Rc<Summary>>>,
     callers_checked: RefCell<Memo<bool>>,
+    /// `checks_role_depth`, by (module, function, caller_on_ctx, depth): a
+    /// helper reached along many call paths is asked once per depth.
+    roles_checked: RefCell<HashMap<(ModIx, FnIx, bool, u32), bool>>,
     unchecked: RefCell<Memo<Rc<[Unchecked]>>>,
+    /// Bodies that spent their budget: (module, name).
+    overruns: RefCell<Vec<(ModIx, Atom)>>,
     /// What each call does, shared by the evaluations of one body: keyed by
     /// the body's address, the call, and `params_are_identities`.
     call_fx: RefCell<HashMap<(usize, CallIx, bool), Rc<CallFx>>>,
@@ -140,7 +145,9 @@ impl<'p> Analysis<'p> {
             summaries: RefCell::new(HashMap::default()),
             endpoints: RefCell::new(HashMap::default()),
             callers_checked: RefCell::new(HashMap::default()),
+            roles_checked: RefCell::new(HashMap::default()),
             unchecked: RefCell::new(HashMap::default()),
+            overruns: RefCell::new(Vec::new()),
             call_fx: RefCell::new(HashMap::default()),
             summarising: std::cell::Cell::new(0),
             resolved: RefCell::new(HashMap::default()),
@@ -210,6 +217,20 @@ impl<'p> Analysis<'p> {
             }
             _ => Target::Unknown,
         }
+    }
+
+    /// Records that a body of module `m` spent its budget.
+    pub(super) fn overran(&self, m: ModIx, f: &FnBody) {
+        let mut overruns = self.overruns.borrow_mut();
+        if !overruns.iter().any(|(om, n)| *om == m && *n == f.name) {
+            overruns.push((m, f.name.clone()));
+        }
+    }
+
+    /// The bodies, by (module, name), whose analysis spent its budget: what
+    /// depends on them is reported as not proven.
+    pub fn overruns(&self) -> Vec<(ModIx, Atom)> {
+        self.overruns.borrow().clone()
     }
 
     /// Body `ix` of module `m`, decoded the first time it is asked for.

@@ -31,6 +31,16 @@ impl<'p> Analysis<'p> {
         if depth > 8 {
             return false;
         }
+        let key = (m, ix, caller_on_ctx, depth);
+        if let Some(&known) = self.roles_checked.borrow().get(&key) {
+            return known;
+        }
+        let checks = self.helper_checks_role(m, ix, caller_on_ctx, depth);
+        self.roles_checked.borrow_mut().insert(key, checks);
+        checks
+    }
+
+    fn helper_checks_role(&self, m: ModIx, ix: FnIx, caller_on_ctx: bool, depth: u32) -> bool {
         let Some(body) = self.body(m, ix) else {
             return false;
         };
