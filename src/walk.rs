@@ -206,15 +206,24 @@ pub fn path_aliases(root: &Path) -> Vec<(String, String)> {
                 continue;
             };
             let resolved = tidy(&base.join(target_dir));
-            let Ok(rel) = resolved.strip_prefix(&root) else {
+            let slashed = |p: &Path| {
+                let mut s = p.to_string_lossy().replace('\\', "/");
+                if !s.is_empty() && !s.ends_with('/') {
+                    s.push('/');
+                }
+                s
+            };
+            let alias = if let Ok(rel) = resolved.strip_prefix(&root) {
+                // `"@/*": ["./*"]` in the functions folder: `@/lib/x` is `lib/x`.
+                (prefix.to_string(), slashed(rel))
+            } else if let Ok(down) = root.strip_prefix(&resolved) {
+                // `"@/*": ["../*"]`: `@/convex/lib/x` is `lib/x`.
+                (format!("{prefix}{}", slashed(down)), String::new())
+            } else {
                 continue;
             };
-            let mut module_prefix = rel.to_string_lossy().replace('\\', "/");
-            if !module_prefix.is_empty() && !module_prefix.ends_with('/') {
-                module_prefix.push('/');
-            }
-            if !out.iter().any(|(p, _): &(String, String)| p == prefix) {
-                out.push((prefix.to_string(), module_prefix));
+            if !out.iter().any(|(p, _): &(String, String)| *p == alias.0) {
+                out.push(alias);
             }
         }
     }

@@ -416,6 +416,18 @@ pub fn is_error_field(field: &str) -> bool {
     matches!(field, "error" | "err")
 }
 
+/// An import of the app's validated environment object: `import { env } from
+/// "~/env"` (t3-env, workspace env packages), or the default or namespace
+/// import of a module whose path has a segment `env` (`@acme/env/backend`).
+pub fn is_env_import(source: &str, imported: Option<&str>) -> bool {
+    match imported {
+        Some(name) => name == "env",
+        None => source
+            .split('/')
+            .any(|seg| seg.split('.').next() == Some("env")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

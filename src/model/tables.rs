@@ -40,6 +40,9 @@ pub(super) struct Scratch {
     /// from body to body, empty between them).
     pub(super) ctx_aliases: Vec<(Atom, Vec<Atom>)>,
     pub(super) props_seen: Vec<(Atom, Atom)>,
+    /// The module's top-level names for server secrets: (name, env var), the
+    /// var being `process.env` for the app's env object itself.
+    pub(super) module_secrets: Vec<(Atom, Atom)>,
 }
 
 impl Scratch {

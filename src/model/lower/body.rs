@@ -176,6 +176,18 @@ impl BodyLowerer {
     }
 
     /// `x` is read: the value refers to it and carries its content.
+    /// The env var a module-level name holds, if no name of this body (a
+    /// parameter, or a binding so far) shadows it.
+    pub(super) fn module_secret(&self, name: &Atom) -> Option<Atom> {
+        let (_, var) = self.s.module_secrets.iter().find(|(n, _)| n == name)?;
+        let f = &self.out;
+        let shadowed = f.params.contains(name)
+            || f.ctx_names.contains(name)
+            || f.arg_locals.iter().any(|(_, l)| l == name)
+            || f.bindings.iter().any(|(n, _)| n == name);
+        (!shadowed).then(|| var.clone())
+    }
+
     pub(super) fn name_ref(&mut self, v: &mut Val, name: &Atom) {
         v.refs.push(&mut self.s.refs, name.clone());
         v.flow.names.push(&mut self.s.flows, name.clone());

@@ -115,6 +115,12 @@ impl BodyLowerer {
                     self.record_use(&i.sym, mode, i.span);
                     v.head = Head::Name(i.sym.clone());
                     self.name_ref(&mut v, &i.sym);
+                    // A module-level secret (`TOKEN`, or the env object
+                    // `env`), unless a name in this body shadows it.
+                    if let Some(var) = self.module_secret(&i.sym) {
+                        v.env = true;
+                        v.flow.env = Some(var);
+                    }
                 }
             }
             Expr::Lit(l) => {

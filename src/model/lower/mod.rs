@@ -209,6 +209,7 @@ fn lower(module: &Module) -> (FileFacts, Vec<FnBody>) {
             lw.import(decl);
         }
     }
+    lw.module_secrets(module);
     for item in &module.body {
         lw.item(item);
     }

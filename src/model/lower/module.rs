@@ -13,6 +13,57 @@ pub(super) struct ModuleLowerer {
 }
 
 impl ModuleLowerer {
+    /// The module's names for server secrets, known before any body is
+    /// lowered: the env object imported (`import { env } from "~/env"`), and
+    /// top-level `const TOKEN = process.env.TOKEN` (or `= env.TOKEN`).
+    pub(super) fn module_secrets(&mut self, module: &Module) {
+        let secrets = &mut self.scratch.module_secrets;
+        secrets.clear();
+        for i in &self.facts.imports {
+            let imported = match &i.kind {
+                ImportKind::Named(n) => Some(n.as_str()),
+                _ => None,
+            };
+            if convex::is_env_import(&i.source, imported) {
+                secrets.push((i.local.clone(), atom("process.env")));
+            }
+        }
+        for item in &module.body {
+            let decl = match item {
+                ModuleItem::Stmt(Stmt::Decl(Decl::Var(v))) => v,
+                ModuleItem::ModuleDecl(ModuleDecl::ExportDecl(ExportDecl {
+                    decl: Decl::Var(v),
+                    ..
+                })) => v,
+                _ => continue,
+            };
+            for d in &decl.decls {
+                let (Pat::Ident(name), Some(init)) = (&d.name, &d.init) else {
+                    continue;
+                };
+                let Expr::Member(m) = peel(init) else {
+                    continue;
+                };
+                let MemberProp::Ident(var) = &m.prop else {
+                    continue;
+                };
+                let env_object = match peel(&m.obj) {
+                    Expr::Member(inner) => matches!(
+                        (peel(&inner.obj), &inner.prop),
+                        (Expr::Ident(root), MemberProp::Ident(p)) if root.sym == "process" && p.sym == "env"
+                    ),
+                    Expr::Ident(root) => secrets
+                        .iter()
+                        .any(|(n, v)| *n == root.sym && v == "process.env"),
+                    _ => false,
+                };
+                if env_object {
+                    secrets.push((name.id.sym.clone(), var.sym.clone()));
+                }
+            }
+        }
+    }
+
     pub(super) fn import(&mut self, decl: &ImportDecl) {
         if decl.type_only {
             return;
@@ -143,9 +194,12 @@ impl ModuleLowerer {
     pub(super) fn binding(&mut self, name: &Atom, init: &Expr, name_span: Sp, is_default: bool) {
         let init = peel(init);
         let top = match init {
-            Expr::Fn(_) | Expr::Arrow(_) => match FnLike::of(init) {
-                Some(f) => Top::Fn(self.lower_fn(f, name, false)),
-                None => Top::Other,
+            Expr::Fn(_) | Expr::Arrow(_) => match (factory_product(init), FnLike::of(init)) {
+                // `const authedQuery = (opts = {}) => customQuery(query, ...)`:
+                // what it returns is the builder.
+                (Some(call), _) if self.is_factory_call(call) => self.custom_def(call),
+                (_, Some(f)) => Top::Fn(self.lower_fn(f, name, false)),
+                _ => Top::Other,
             },
             Expr::Object(obj) => self.object(name, obj),
             Expr::Call(call) => self.top_call(name, call, name_span),
@@ -203,9 +257,26 @@ impl ModuleLowerer {
         })
     }
 
+    fn is_factory_call(&self, call: &CallExpr) -> bool {
+        match &call.callee {
+            Callee::Expr(c) => {
+                matches!(fn_ref(c), Some(FnRef::Name(f)) if self.is_custom_factory(&f))
+            }
+            _ => false,
+        }
+    }
+
     pub(super) fn top_call(&mut self, name: &Atom, call: &CallExpr, name_span: Sp) -> Top {
         let Callee::Expr(callee) = &call.callee else {
             return Top::Other;
+        };
+        // `authedQuery()({ ... })`: the builder a factory returns, named by it.
+        let callee = match peel(callee) {
+            Expr::Call(CallExpr {
+                callee: Callee::Expr(inner),
+                ..
+            }) if matches!(fn_ref(inner), Some(FnRef::Name(_))) => inner,
+            _ => callee,
         };
         let Some(callee_ref) = fn_ref(callee) else {
             return Top::Other;
@@ -318,6 +389,14 @@ impl ModuleLowerer {
 
     pub(super) fn customisation(&mut self, e: &Expr) -> Option<FnRef> {
         match e {
+            // `customCtxAndArgs({ args, input })`: the object is the customisation.
+            Expr::Call(c)
+                if c.args
+                    .first()
+                    .is_some_and(|a| matches!(peel(&a.expr), Expr::Object(_))) =>
+            {
+                self.customisation(peel(&c.args.first()?.expr))
+            }
             Expr::Call(c) => self.customisation_call(c),
             Expr::Object(obj) => obj.props.iter().find_map(|p| {
                 let PropOrSpread::Prop(prop) = p else {
@@ -482,5 +561,29 @@ impl ModuleLowerer {
         body.clear();
         self.scratch = scratch;
         ix
+    }
+}
+
+/// The call a function returns when that is all it does in the end: the
+/// expression of an arrow, or its body's last `return`.
+fn factory_product(init: &Expr) -> Option<&CallExpr> {
+    let returned = match init {
+        Expr::Arrow(a) => match &*a.body {
+            ArrowFunctionBody::Expr(e) => Some(&**e),
+            ArrowFunctionBody::FunctionBody(b) => last_return(&b.stmts),
+        },
+        Expr::Fn(f) => f.function.body.as_ref().and_then(|b| last_return(&b.stmts)),
+        _ => None,
+    }?;
+    match peel(returned) {
+        Expr::Call(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn last_return(stmts: &[Stmt]) -> Option<&Expr> {
+    match stmts.last()? {
+        Stmt::Return(r) => r.arg.as_deref(),
+        _ => None,
     }
 }
