@@ -77,30 +77,23 @@ fn switch_then_ifs(k: usize) -> String {
 
 /// if/else nested k deep, each branch reassigning `s`.
 fn nested_ifs(k: usize) -> String {
-    let mut s = String::from("const build = (x: any): any => {\n  let s: any = x.base;\n");
-    for i in 0..k {
-        let _ = writeln!(
-            s,
-            "{}if (x.p{i}) {{ s = s.a{i}(s); }} else {{ s = s.b{i}(s);",
-            " ".repeat(i + 2)
-        );
-    }
-    for i in (0..k).rev() {
-        let _ = writeln!(s, "{}}}", " ".repeat(i + 2));
-    }
-    s.push_str("  return s;\n};\n\n");
-    s + &authed_caller("build")
+    nested(k, |i| {
+        format!("if (x.p{i}) {{ s = s.a{i}(s); }} else {{ s = s.b{i}(s);")
+    })
 }
 
 /// for-of loops nested k deep around a reassignment and a branch.
 fn nested_loops(k: usize) -> String {
+    nested(k, |i| {
+        format!("for (const e{i} of x.l{i}) {{ if (e{i}.ok) s = s.with(e{i});")
+    })
+}
+
+/// A pure helper of k blocks nested in one another, `open(i)` opening each.
+fn nested(k: usize, open: impl Fn(usize) -> String) -> String {
     let mut s = String::from("const build = (x: any): any => {\n  let s: any = x.base;\n");
     for i in 0..k {
-        let _ = writeln!(
-            s,
-            "{}for (const e{i} of x.l{i}) {{ if (e{i}.ok) s = s.with(e{i});",
-            " ".repeat(i + 2)
-        );
+        let _ = writeln!(s, "{}{}", " ".repeat(i + 2), open(i));
     }
     for i in (0..k).rev() {
         let _ = writeln!(s, "{}}}", " ".repeat(i + 2));
