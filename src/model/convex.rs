@@ -111,11 +111,22 @@ pub enum LibItem {
     RateLimiter,
     /// `wrapDatabaseReader/Writer`: row-level security.
     RowLevelSecurity,
+    /// A client of a paid external service (`new OpenAI()`), or a function
+    /// that calls one (`generateText` from `ai`).
+    Service(Service),
     /// Any other import from a package.
     Other,
 }
 
-pub fn lib_item(source: &str, name: &str) -> LibItem {
+/// A package import: `name` is the imported name, `None` for a default or
+/// namespace import.
+pub fn lib_item(source: &str, name: Option<&str>) -> LibItem {
+    if let Some(service) = service(source, name) {
+        return LibItem::Service(service);
+    }
+    let Some(name) = name else {
+        return LibItem::Other;
+    };
     match (source, name) {
         ("@convex-dev/auth/server", "getAuthUserId" | "getAuthSessionId") => {
             LibItem::NullableIdentity
@@ -131,6 +142,155 @@ pub fn lib_item(source: &str, name: &str) -> LibItem {
         }
         _ => LibItem::Other,
     }
+}
+
+/// An external service reached with the server's credentials: calling it
+/// costs money or sends something in the deployment's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// As messages name it: "OpenAI", "Resend".
+    pub name: &'static str,
+    how: Cost,
+    /// Its functions are the calls (`generateText(...)`), rather than the
+    /// methods of a client constructed from it (`new OpenAI().chat...`).
+    pub functions: bool,
+}
+
+/// What a call to a service costs the deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cost {
+    /// Usage billed to the server's key.
+    Billed,
+    /// Email sent from the project's domain.
+    Mail,
+    /// Text messages billed to the account.
+    Messages,
+    /// Whatever the secret key allows (payments).
+    SecretKey,
+}
+
+impl Service {
+    /// What a call lets its caller do, after "can": "call OpenAI at your expense".
+    pub fn does(&self) -> String {
+        let name = self.name;
+        match self.how {
+            Cost::Billed => format!("call {name} at your expense"),
+            Cost::Mail => format!("send email through {name} in your name"),
+            Cost::Messages => format!("send messages through {name} at your expense"),
+            Cost::SecretKey => format!("call {name} with your secret key"),
+        }
+    }
+}
+
+const fn billed(name: &'static str) -> Service {
+    Service {
+        name,
+        how: Cost::Billed,
+        functions: false,
+    }
+}
+
+const fn mail(name: &'static str) -> Service {
+    Service {
+        how: Cost::Mail,
+        ..billed(name)
+    }
+}
+
+/// Packages whose clients call a paid or sending service: every method call
+/// on a client they construct is a request to it.
+const SERVICE_CLIENTS: &[(&str, Service)] = &[
+    ("openai", billed("OpenAI")),
+    ("@anthropic-ai/sdk", billed("Anthropic")),
+    ("@google/generative-ai", billed("Google Gemini")),
+    ("@google/genai", billed("Google Gemini")),
+    ("groq-sdk", billed("Groq")),
+    ("@mistralai/mistralai", billed("Mistral")),
+    ("cohere-ai", billed("Cohere")),
+    ("replicate", billed("Replicate")),
+    ("together-ai", billed("Together AI")),
+    ("@fal-ai/client", billed("fal")),
+    ("elevenlabs", billed("ElevenLabs")),
+    ("@elevenlabs/elevenlabs-js", billed("ElevenLabs")),
+    ("@convex-dev/agent", AGENT),
+    ("@convex-dev/action-cache", billed("a cached action")),
+    ("stripe", STRIPE),
+    ("resend", mail("Resend")),
+    ("@convex-dev/resend", RESEND_COMPONENT),
+    ("@sendgrid/mail", mail("SendGrid")),
+    ("postmark", mail("Postmark")),
+    ("nodemailer", mail("nodemailer")),
+    ("twilio", TWILIO),
+];
+
+/// The `ai` SDK's functions that call a model.
+const AI_SDK_CALLS: &[&str] = &[
+    "generateText",
+    "streamText",
+    "generateObject",
+    "streamObject",
+    "embed",
+    "embedMany",
+    "generateImage",
+    "experimental_generateImage",
+    "generateSpeech",
+    "experimental_generateSpeech",
+    "transcribe",
+    "experimental_transcribe",
+];
+
+const AI_SDK: Service = Service {
+    functions: true,
+    ..billed("an AI model")
+};
+const AGENT: Service = billed("an AI model through the Agent component");
+const RESEND_COMPONENT: Service = mail("Resend");
+const STRIPE: Service = Service {
+    how: Cost::SecretKey,
+    ..billed("Stripe")
+};
+const TWILIO: Service = Service {
+    how: Cost::Messages,
+    ..billed("Twilio")
+};
+const AWS: Service = Service {
+    how: Cost::SecretKey,
+    ..billed("AWS")
+};
+
+/// The service an import reaches, if it is one.
+pub fn service(source: &str, name: Option<&str>) -> Option<Service> {
+    if source == "ai" {
+        return name.filter(|n| AI_SDK_CALLS.contains(n)).map(|_| AI_SDK);
+    }
+    if source.starts_with("@aws-sdk/client-") {
+        return Some(AWS);
+    }
+    SERVICE_CLIENTS
+        .iter()
+        .find(|(package, _)| *package == source)
+        .map(|(_, s)| *s)
+}
+
+/// Methods of a service client that do not call the service: they check
+/// what it sent (`handleResendEventWebhook` verifies the signature).
+pub fn service_method(service: Service, method: &str) -> LibObjectCall {
+    if service == RESEND_COMPONENT && method == "handleResendEventWebhook" {
+        return LibObjectCall::VerifiesWebhook;
+    }
+    // The Agent's threads and messages are component data; only its
+    // generating calls reach a model.
+    if service == AGENT && !AI_SDK_CALLS.contains(&method) {
+        return LibObjectCall::Opaque;
+    }
+    LibObjectCall::CallsService(service)
+}
+
+/// What `fetch(url)` does, by its literal URL when it has one.
+pub fn fetch_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then_some(host)
 }
 
 /// `ctx.<path>(...)` calls that reach data or other functions.
@@ -305,6 +465,8 @@ pub enum LibObjectCall {
     VerifiesWebhook,
     /// A rate limiter's `limit` or `check`.
     RateLimit,
+    /// A request to an external service.
+    CallsService(Service),
     /// Touches neither identity nor data.
     Inert,
     /// Unknown: given ctx, it may read and write as it likes.
@@ -322,6 +484,7 @@ pub fn lib_object_call(item: LibItem, method: &str) -> LibObjectCall {
         (LibItem::SvixWebhook, "verify") => LibObjectCall::VerifiesWebhook,
         (LibItem::RateLimiter, "limit" | "check") => LibObjectCall::RateLimit,
         (LibItem::RateLimiter, _) => LibObjectCall::Inert,
+        (LibItem::Service(service), method) => service_method(service, method),
         _ => LibObjectCall::Opaque,
     }
 }
@@ -452,5 +615,25 @@ mod tests {
             Some((Kind::Query, Visibility::Public))
         );
         assert_eq!(generic_builder("query"), None);
+    }
+
+    #[test]
+    fn services() {
+        assert_eq!(service("openai", None).map(|s| s.name), Some("OpenAI"));
+        assert_eq!(
+            service("ai", Some("generateText")).map(|s| s.name),
+            Some("an AI model")
+        );
+        assert_eq!(service("ai", Some("tool")), None);
+        assert_eq!(service("@ai-sdk/openai", Some("openai")), None);
+        assert_eq!(
+            service("@aws-sdk/client-s3", Some("S3Client")).map(|s| s.name),
+            Some("AWS")
+        );
+        assert_eq!(
+            fetch_host("https://api.example.com/v1?x=1"),
+            Some("api.example.com")
+        );
+        assert_eq!(fetch_host("/relative"), None);
     }
 }

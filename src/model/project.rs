@@ -39,6 +39,13 @@ pub enum Target {
     Unknown,
 }
 
+impl Target {
+    /// A package that reaches an external service (`openai`, `resend`).
+    pub fn is_service(&self) -> bool {
+        matches!(self, Target::Lib(LibItem::Service(_)))
+    }
+}
+
 pub struct Project {
     pub modules: Vec<Module>,
     by_id: HashMap<String, ModIx>,
@@ -167,9 +174,12 @@ impl Project {
                 Top::Object(_) => Target::Object(m, Atom::from(name)),
                 Top::Reg(r) => Target::Reg(m, *r),
                 Top::Custom(_) => Target::Custom(m, Atom::from(name)),
-                Top::Made(maker) => {
-                    Target::Made(Box::new(self.resolve_ref_hops(m, maker, hops + 1)))
-                }
+                Top::Made(maker) => match self.resolve_ref_hops(m, maker, hops + 1) {
+                    // `genAI.getGenerativeModel(...)`: made by a service client's
+                    // method, and a client of the same service.
+                    made @ Target::Made(_) => made,
+                    maker => Target::Made(Box::new(maker)),
+                },
                 Top::Alias(r) => self.resolve_ref_hops(m, r, hops + 1),
                 Top::Other => Target::Unknown,
             };
@@ -198,8 +208,8 @@ impl Project {
                 return Target::Unknown;
             }
             return match &import.kind {
-                ImportKind::Named(n) => Target::Lib(convex::lib_item(&import.source, n)),
-                _ => Target::Lib(LibItem::Other),
+                ImportKind::Named(n) => Target::Lib(convex::lib_item(&import.source, Some(n))),
+                _ => Target::Lib(convex::lib_item(&import.source, None)),
             };
         };
         match &import.kind {
@@ -271,6 +281,8 @@ impl Project {
                         .unwrap_or(Target::Unknown),
                     _ => Target::Unknown,
                 },
+                // `openai.chat.completions`: still the service's client.
+                Target::Made(ref maker) if maker.is_service() => base,
                 _ => return Target::Unknown,
             };
         }

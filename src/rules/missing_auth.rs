@@ -26,6 +26,15 @@ impl Rule for MissingAuth {
     }
 }
 
+/// What an unauthenticated caller can do, gravest first.
+#[derive(Clone, Copy)]
+enum Exposure<'a> {
+    Write,
+    /// What the service call lets anyone do ("call OpenAI at your expense").
+    Service(&'a str),
+    Return,
+}
+
 fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
     if f.visibility != Visibility::Public || f.builder.authenticated || f.builder.row_level_security
     {
@@ -36,23 +45,26 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
         return;
     };
     let summary = cx.analysis.endpoint(hm, hix, false);
-    let event = match (&summary.unguarded_write, &summary.unguarded_return) {
-        // A write is the graver exposure: report it when there is one.
-        (Some(w), _) => Some((w, true)),
-        (None, Some(r)) => Some((r, false)),
-        (None, None) => None,
-    };
-    let Some((event, is_write)) = event else {
-        return;
+    // A write is the graver exposure, then a paid or sending service, then
+    // data returned: report the gravest there is.
+    let (event, exposure) = match (
+        &summary.unguarded_write,
+        &summary.unguarded_service,
+        &summary.unguarded_return,
+    ) {
+        (Some(w), _, _) => (w, Exposure::Write),
+        (None, Some(c), _) => (&c.event, Exposure::Service(&c.does)),
+        (None, None, Some(r)) => (r, Exposure::Return),
+        (None, None, None) => return,
     };
     // A fetched but unchecked identity is reported once, by `unchecked-identity`.
     if !cx.analysis.unchecked(hm, hix).is_empty() {
         return;
     }
-    let what = if is_write {
-        "can write"
-    } else {
-        "can return data"
+    let what = match exposure {
+        Exposure::Write => "can write".to_string(),
+        Exposure::Service(does) => format!("can {does}"),
+        Exposure::Return => "can return data".to_string(),
     };
     let subject = match &f.route {
         Some(route) => format!("HTTP route `{route}`"),
@@ -67,10 +79,9 @@ fn check(cx: &mut Context<'_, '_>, f: &ConvexFn) {
         )
         .into(),
     }];
-    let evidence = if is_write {
-        format!("reached by anyone: {}", event.what)
-    } else {
-        format!("read by anyone and returned: {}", event.what)
+    let evidence = match exposure {
+        Exposure::Write | Exposure::Service(_) => format!("reached by anyone: {}", event.what),
+        Exposure::Return => format!("read by anyone and returned: {}", event.what),
     };
     if hm == f.module() {
         labels.push(Label {

@@ -26,6 +26,8 @@ pub(super) struct CallFx {
     pub(super) writes_db: bool,
     pub(super) write: Option<What>,
     pub(super) read: Option<What>,
+    /// A request to an external service, and what it lets the caller do.
+    pub(super) service: Option<(What, String)>,
     /// The call's name in messages.
     pub(super) label: Label,
 }
@@ -92,6 +94,21 @@ pub(super) fn dotted(root: &Atom, path: &[Atom]) -> String {
         s.push_str(p);
     }
     s
+}
+
+/// A call that reaches an external service: an exposure of its own, and an
+/// effect a caller can repeat.
+fn calls_service(fx: &mut CallFx, what: What, does: String) {
+    fx.effect = Some(what.clone());
+    fx.service = Some((what, does));
+}
+
+/// What `fetch(url)` lets a caller do.
+fn fetch_does(call: &CallSite) -> String {
+    match call.first_str.as_deref().and_then(convex::fetch_host) {
+        Some(host) => format!("send requests to `{host}`"),
+        None => "send requests to other services (fetch)".to_string(),
+    }
 }
 
 pub(super) fn apply_lib_method(lib: LibMethod, call: &CallSite, fx: &mut CallFx) {
@@ -185,6 +202,10 @@ impl<'a, 'p> FnEval<'a, 'p> {
                         if let Some(w) = &s.unguarded_write {
                             fx.write = Some(What::Via("which calls", w.what.clone()));
                         }
+                        if let Some(c) = &s.unguarded_service {
+                            let what = What::Via("which calls", c.event.what.clone());
+                            fx.service = Some((what, c.does.clone()));
+                        }
                         if let Some(r) = &s.unguarded_return {
                             fx.read = Some(What::Via("which returns", r.what.clone()));
                         }
@@ -207,8 +228,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 self.target_fx(&target, call, &mut fx, &[]);
                 if matches!(target, Target::Unknown) {
                     if convex::is_fetch(n) {
-                        fx.write = Some(What::Fixed("fetch()"));
-                        fx.effect = Some(What::Fixed("fetch()"));
+                        calls_service(&mut fx, What::Call, fetch_does(call));
                     } else if convex::is_timing_safe_equal(n) && call.secret_arg {
                         fx.verifier = true;
                     }
@@ -261,6 +281,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             fx.guarantee = true;
             fx.write = None;
             fx.effect = None;
+            fx.service = None;
         }
         if self.an.known_as(&known.rate_limits, self.m, self.f, call) {
             fx.limits = true;
@@ -296,6 +317,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             summary.guarantee = true;
             summary.unguarded_write = None;
             summary.unguarded_return = None;
+            summary.unguarded_service = None;
         }
         Some((format!("{module_id}:{name}"), Rc::new(summary)))
     }
@@ -331,11 +353,20 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 if let Some(r) = &s.unguarded_return {
                     fx.read = Some(What::Via("which returns", r.what.clone()));
                 }
+                if let Some(c) = &s.unguarded_service {
+                    let what = What::Via("which calls", c.event.what.clone());
+                    fx.service = Some((what, c.does.clone()));
+                }
                 if let (Some(e), false) = (&s.unlimited_effect, fx.limits || fx.limit_result) {
                     fx.effect = Some(What::Via("which calls", e.what.clone()));
                 }
             }
             Target::Lib(LibItem::NullableIdentity) => fx.identity = true,
+            // `generateText({ model, prompt })` from `ai`; a client class
+            // constructed (`new OpenAI()`) calls nothing yet.
+            Target::Lib(LibItem::Service(service)) if service.functions && !call.is_new => {
+                calls_service(fx, What::Call, service.does())
+            }
             // convex-helpers `rateLimit(ctx, { name, key, throws: true })`
             Target::Lib(LibItem::RateLimiter) => lib_limiter_fx(call, fx),
             Target::Lib(LibItem::WebhookVerifier) => fx.guarantee = call.awaited,
@@ -376,6 +407,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             LibObjectCall::NullableIdentity => fx.identity = true,
             LibObjectCall::VerifiesWebhook => fx.guarantee = true,
             LibObjectCall::RateLimit => lib_limiter_fx(call, fx),
+            LibObjectCall::CallsService(service) => calls_service(fx, What::Call, service.does()),
             LibObjectCall::Inert => {}
             LibObjectCall::Opaque => {
                 if call.passes_ctx {
@@ -388,17 +420,45 @@ impl<'a, 'p> FnEval<'a, 'p> {
 
     /// `const wh = new Webhook(secret)` in this body: what made `wh`.
     pub(super) fn local_made(&self, name: &Atom) -> Option<Target> {
+        self.local_made_depth(name, 0)
+    }
+
+    fn local_made_depth(&self, name: &Atom, depth: u32) -> Option<Target> {
         let (_, v) = self.f.bindings.iter().rev().find(|(n, _)| n == name)?;
         match v.head {
-            Head::Call(ix) => self.call_maker(ix),
+            Head::Call(ix) => self.call_maker_depth(ix, depth),
             _ => None,
         }
     }
 
     pub(super) fn call_maker(&self, ix: CallIx) -> Option<Target> {
+        self.call_maker_depth(ix, 0)
+    }
+
+    /// What made a call's result: a library function or class, or, for a
+    /// method of a service client (`genAI.getGenerativeModel()`), the service.
+    fn call_maker_depth(&self, ix: CallIx, depth: u32) -> Option<Target> {
+        if depth > 8 {
+            return None;
+        }
         let call = self.f.call(ix)?;
         let target = match &call.callee {
             Callee::Name(n) => self.an.resolve(self.m, n),
+            Callee::Member(root, _) => {
+                let made = match self.local_made_depth(root, depth + 1) {
+                    Some(made) => made,
+                    None => match self.an.resolve(self.m, root) {
+                        Target::Made(maker) => *maker,
+                        _ => return None,
+                    },
+                };
+                return made.is_service().then_some(made);
+            }
+            Callee::Method(base, _) => {
+                return self
+                    .call_maker_depth(*base, depth + 1)
+                    .filter(Target::is_service)
+            }
             _ => return None,
         };
         match target {

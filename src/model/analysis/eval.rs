@@ -48,6 +48,7 @@ pub(super) struct FnEval<'a, 'p> {
     pub(super) writes: Vec<Event>,
     pub(super) reads: Vec<Event>,
     pub(super) leaks: Vec<Event>,
+    pub(super) services: Vec<ServiceCall>,
     pub(super) returns: Vec<(bool, Ret)>,
     pub(super) returns_secret: bool,
     pub(super) witness_memo: HashMap<Atom, bool>,
@@ -123,6 +124,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             writes: Vec::new(),
             reads: Vec::new(),
             leaks: Vec::new(),
+            services: Vec::new(),
             returns: Vec::new(),
             returns_secret: false,
             witness_memo: HashMap::default(),
@@ -175,6 +177,7 @@ impl<'a, 'p> FnEval<'a, 'p> {
             is_async: self.f.is_async,
             unguarded_write: self.writes.into_iter().min_by_key(|e| e.span),
             unguarded_return: self.leaks.into_iter().min_by_key(|e| e.span),
+            unguarded_service: self.services.into_iter().min_by_key(|s| s.event.span),
             returns_secret: self.returns_secret,
             guarantee_given_identity: false,
             authenticates_somewhere: self.ever_authed,
@@ -289,6 +292,12 @@ impl<'a, 'p> FnEval<'a, 'p> {
             if !st.authed {
                 if let Some(what) = &fx.write {
                     self.writes.push(event(what));
+                }
+                if let Some((what, does)) = &fx.service {
+                    self.services.push(ServiceCall {
+                        event: event(what),
+                        does: does.clone(),
+                    });
                 }
                 if let Some(what) = &fx.read {
                     if st.read.is_none() {

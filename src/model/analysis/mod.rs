@@ -46,6 +46,14 @@ pub struct Event {
     pub what: String,
 }
 
+/// A request to an external service made without an authenticated caller.
+#[derive(Debug, Clone)]
+pub struct ServiceCall {
+    pub event: Event,
+    /// What it lets anyone do, after "can": "call OpenAI at your expense".
+    pub does: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Returns normally only once the caller is authenticated.
@@ -60,6 +68,8 @@ pub struct Summary {
     pub unguarded_write: Option<Event>,
     /// The first read, returned to the caller, reachable without authentication.
     pub unguarded_return: Option<Event>,
+    /// The first external service call reachable without authentication.
+    pub unguarded_service: Option<ServiceCall>,
     /// Returns a value derived from a server secret (an HMAC, an env var).
     pub returns_secret: bool,
     /// Guarantees authentication when its arguments are identities
