@@ -417,6 +417,24 @@ pub fn is_query_scope_method(method: &str) -> bool {
     matches!(method, "withIndex" | "filter" | "eq")
 }
 
+/// Fields of a user document that grant a role: `if (!user.isAdmin) throw`
+/// checks the caller's role as `user.role === "admin"` does.
+pub fn is_role_flag(field: &str) -> bool {
+    let f = field
+        .strip_prefix("is")
+        .unwrap_or(field)
+        .to_ascii_lowercase();
+    matches!(
+        f.as_str(),
+        "admin" | "superadmin" | "staff" | "moderator" | "mod" | "owner" | "manager"
+    )
+}
+
+/// Methods that test membership of a list: `doc.members.includes(me)`.
+pub fn is_membership_test(method: &str) -> bool {
+    method == "includes"
+}
+
 /// Document fields that say who may see a row (`visibility: "public"`).
 pub fn is_visibility_field(field: &str) -> bool {
     matches!(field, "visibility" | "privacy" | "access")

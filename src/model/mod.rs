@@ -11,6 +11,6 @@ pub mod project;
 pub mod secrets;
 mod tables;
 
-pub use analysis::{Analysis, ConvexFn, Known, Unchecked};
+pub use analysis::{Access, Analysis, ConvexFn, Known, Unchecked};
 pub use ir::Sp;
 pub use project::{ModIx, Module, Project};

@@ -5,6 +5,7 @@
 use crate::declare_rule;
 use crate::finding::Label;
 use crate::model::facts::Validator;
+use crate::model::Access;
 use crate::rule::{Context, Meta, Rule};
 
 declare_rule!(
@@ -40,15 +41,15 @@ impl Rule for MissingOwnershipCheck {
             }
             let caller_on_ctx = f.builder.authenticated;
             for u in cx.analysis.unowned(hm, hix, &id_args, caller_on_ctx) {
-                let what = if u.write {
-                    format!("changes the `{}` document (`{}`)", u.table, u.op)
-                } else {
-                    format!("returns the `{}` document it reads (`{}`)", u.table, u.op)
+                let (table, op, arg) = (&u.table, &u.op, &u.arg);
+                let subject = format!("public {} `{}`", f.kind, f.id(cx.analysis.project));
+                let unchecked = "without checking that the caller may access it";
+                let message = match &u.access {
+                    Access::Changes => format!("{subject} changes the `{table}` document (`{op}`) whose id the caller supplies in `{arg}`, {unchecked}"),
+                    Access::Returns => format!("{subject} returns the `{table}` document it reads (`{op}`) whose id the caller supplies in `{arg}`, {unchecked}"),
+                    Access::Lists(rows) => format!("{subject} returns rows of `{rows}` (`{op}`) selected by the `{table}` id the caller supplies in `{arg}`, {unchecked}"),
+                    Access::Adds(rows) => format!("{subject} records the file whose storage id the caller supplies in `{arg}` in a row of `{rows}` (`{op}`), without checking that the caller uploaded it"),
                 };
-                let message = format!(
-                    "public {} `{}` {what} whose id the caller supplies in `{}`, without checking that the caller may access it",
-                    f.kind, f.id(cx.analysis.project), u.arg
-                );
                 let mut labels = Vec::new();
                 if hm == f.module() {
                     labels.push(Label {

@@ -104,6 +104,11 @@ impl<'a, 'p> FnEval<'a, 'p> {
             .any(|r| self.caller_binding(r, caller_on_ctx, depth + 1))
     }
 
+    /// Is some binding of `name` the caller?
+    pub(super) fn some_caller_binding(&mut self, name: &Atom, caller_on_ctx: bool) -> bool {
+        self.caller_binding(name, caller_on_ctx, 0)
+    }
+
     /// Is some binding of `name` the caller, at this depth?
     fn caller_binding(&mut self, name: &Atom, caller_on_ctx: bool, depth: u32) -> bool {
         self.some_binding(name, BindingTest::Caller { caller_on_ctx }, depth)

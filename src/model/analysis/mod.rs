@@ -37,7 +37,7 @@ use limits::*;
 pub use functions::{Builder, ConvexFn, FnId};
 pub use identity::Unchecked;
 pub use leaks::{DetailLeak, EnvLeak};
-pub use ownership::{ClientUserId, Unowned};
+pub use ownership::{Access, ClientUserId, Unowned};
 
 /// Something a body does without an authenticated caller.
 #[derive(Debug, Clone)]

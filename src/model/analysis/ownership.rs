@@ -10,11 +10,32 @@ pub struct Unowned {
     /// The read or write.
     pub span: Sp,
     pub op: String,
-    pub write: bool,
+    pub access: Access,
     /// The `args` entry the id came from, and its validator's span.
     pub arg: Atom,
     pub arg_span: Sp,
     pub table: Atom,
+}
+
+/// What a function does with the document a client-supplied id names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Reads it and returns it.
+    Returns,
+    /// Patches, replaces or deletes it.
+    Changes,
+    /// Returns rows of this table selected by the id (the document's
+    /// children, or the document itself through `_id`).
+    Lists(Atom),
+    /// Inserts a row of this table that records the file whose storage id
+    /// the caller supplied.
+    Adds(Atom),
+}
+
+impl Access {
+    pub fn writes(&self) -> bool {
+        matches!(self, Access::Changes | Access::Adds(_))
+    }
 }
 
 /// A user id taken from the arguments and used as if it were the caller's.
@@ -196,35 +217,83 @@ impl<'a, 'p> FnEval<'a, 'p> {
         };
         let mut out = Vec::new();
         for (arg, table, arg_span) in id_args {
+            let local = f
+                .arg_locals
+                .iter()
+                .find(|(a, _)| a == arg)
+                .map(|(_, l)| l.clone());
+            // The id anywhere in a call's arguments (callbacks included):
+            // `q.eq("threadId", args.threadId)`, `{ threadId }`.
+            let mentions = |call: &CallSite| {
+                args_param
+                    .as_ref()
+                    .is_some_and(|p| f[call.arg_props].iter().any(|(r, k)| r == p && k == arg))
+                    || local
+                        .as_ref()
+                        .is_some_and(|l| f[call.arg_names].contains(l))
+            };
+            // A user id scoping rows is `client-supplied-user-id`'s question.
+            let parent = table.as_str() != "users";
             let mut reads = Vec::new();
             let mut writes = Vec::new();
+            let mut scopes = Vec::new();
+            let mut adds = Vec::new();
             for (ix, call) in f.calls.iter().enumerate() {
-                let Callee::Ctx(path) = &call.callee else {
-                    continue;
-                };
-                let Some(op) = convex::db_call(&f[*path]) else {
-                    continue;
-                };
-                if !f[call.arg_paths].first().is_some_and(|p| is_arg(p, arg)) {
-                    continue;
-                }
-                match op {
-                    DbOp::Get => reads.push(ix as CallIx),
-                    DbOp::Patch | DbOp::Replace | DbOp::Delete => writes.push(ix as CallIx),
+                let ix = ix as CallIx;
+                match &call.callee {
+                    Callee::Ctx(path) => {
+                        let Some(op) = convex::db_call(&f[*path]) else {
+                            continue;
+                        };
+                        let first_is_arg =
+                            f[call.arg_paths].first().is_some_and(|p| is_arg(p, arg));
+                        match op {
+                            DbOp::Get if first_is_arg => reads.push(ix),
+                            DbOp::Patch | DbOp::Replace | DbOp::Delete if first_is_arg => {
+                                writes.push(ix)
+                            }
+                            // A file id recorded as the caller's: only the
+                            // uploader may claim it. (Other ids carried into a
+                            // new row may be references to shared rows.)
+                            DbOp::Insert if table.as_str() == "_storage" && mentions(call) => {
+                                adds.push(ix)
+                            }
+                            _ => {}
+                        }
+                    }
+                    // `.withIndex("by_thread", (q) => q.eq("threadId", threadId))`
+                    Callee::Method(_, p)
+                        if parent
+                            && f[*p]
+                                .last()
+                                .is_some_and(|m| convex::is_query_scope_method(m))
+                            && mentions(call)
+                            && self.is_db_read_chain(ix) =>
+                    {
+                        scopes.push(ix)
+                    }
                     _ => {}
                 }
             }
-            if reads.is_empty() && writes.is_empty() {
+            // Every call of a chain past a scoped step reads the scoped rows:
+            // `.withIndex(...).order("desc").collect()`.
+            let listed: Vec<CallIx> = (0..f.calls.len() as CallIx)
+                .filter(|ix| self.chain_contains(*ix, &scopes))
+                .collect();
+            if reads.is_empty() && writes.is_empty() && listed.is_empty() && adds.is_empty() {
                 continue;
             }
-            // The documents read: `const doc = await ctx.db.get(args.id)`.
+            let mut reads_all = reads.clone();
+            reads_all.extend(&listed);
+            // The documents read: `const doc = await ctx.db.get(args.id)`,
+            // and the rows selected by it.
             let docs: Vec<Atom> = f
                 .bindings
                 .iter()
-                .filter(|(_, v)| matches!(v.head, Head::Call(c) if reads.contains(&c)))
+                .filter(|(_, v)| matches!(v.head, Head::Call(c) if reads_all.contains(&c)))
                 .map(|(n, _)| n.clone())
                 .collect();
-            if self.checks_access(&docs, &reads, arg, &is_arg, caller_on_ctx) {
+            if self.checks_access(&docs, &reads_all, arg, &is_arg, caller_on_ctx) {
                 continue;
             }
             let mut returns = Vec::new();
@@ -241,20 +310,45 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 v.prop.as_deref().is_some_and(convex::is_public_flag)
                     && f[v.refs].iter().any(|r| docs.contains(r))
             });
-            let returned = !public_gate
-                && returns.iter().any(|v| {
-                    matches!(v.head, Head::Call(c) if reads.contains(&c))
-                        || f[v.refs]
-                            .iter()
-                            .chain(&f[v.flow.names])
-                            .any(|r| docs.contains(r))
-                });
-            let mut touched: Vec<(CallIx, bool)> = writes.iter().map(|w| (*w, true)).collect();
-            if returned {
-                touched.extend(reads.iter().map(|r| (*r, false)));
+            let returns_any = |calls: &[CallIx], docs: &[Atom]| {
+                !public_gate
+                    && returns.iter().any(|v| {
+                        matches!(v.head, Head::Call(c) if calls.contains(&c))
+                            || f[v.refs]
+                                .iter()
+                                .chain(&f[v.flow.names])
+                                .any(|r| docs.contains(r))
+                    })
+            };
+            let docs_of = |calls: &[CallIx]| -> Vec<Atom> {
+                docs.iter()
+                    .filter(|n| {
+                        f.bindings.iter().any(|(b, v)| {
+                            b == *n && matches!(v.head, Head::Call(c) if calls.contains(&c))
+                        })
+                    })
+                    .cloned()
+                    .collect()
+            };
+            let mut touched: Vec<(CallIx, Access)> =
+                writes.iter().map(|w| (*w, Access::Changes)).collect();
+            if returns_any(&reads, &docs_of(&reads)) {
+                touched.extend(reads.iter().map(|r| (*r, Access::Returns)));
+            }
+            if returns_any(&listed, &docs_of(&listed)) {
+                for ix in &scopes {
+                    touched.push((*ix, Access::Lists(self.chain_table(*ix))));
+                }
+            }
+            for ix in &adds {
+                let child = f
+                    .call(*ix)
+                    .and_then(|c| c.first_str.clone())
+                    .unwrap_or_default();
+                touched.push((*ix, Access::Adds(child)));
             }
             touched.sort_by_key(|(ix, _)| f.call(*ix).map(|c| c.span));
-            if let Some((ix, write)) = touched.first() {
+            if let Some((ix, access)) = touched.first() {
                 let Some(call) = f.call(*ix) else {
                     continue;
                 };
@@ -269,10 +363,16 @@ impl<'a, 'p> FnEval<'a, 'p> {
                     ),
                     _ => String::new(),
                 };
+                let op = match &call.callee {
+                    Callee::Method(_, p) => {
+                        format!("{}()", f[*p].last().map(|s| s.as_str()).unwrap_or_default())
+                    }
+                    _ => op,
+                };
                 out.push(Unowned {
                     span: call.span,
                     op,
-                    write: *write,
+                    access: access.clone(),
                     arg: arg.clone(),
                     arg_span: *arg_span,
                     table: table.clone(),
@@ -313,6 +413,35 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 }
             }
         }
+        // The caller's role flag tested: `if (!user.isAdmin) throw`.
+        let mut truthy = Vec::new();
+        for c in body_conds(f) {
+            collect_truthy(f, c, &mut truthy);
+        }
+        if truthy
+            .iter()
+            .any(|v| self.is_caller_role_flag(v, caller_on_ctx))
+        {
+            return true;
+        }
+        // The caller in a list the document holds: `doc.members.includes(me)`.
+        for call in &f.calls {
+            let on_doc = match &call.callee {
+                Callee::Member(root, p) => {
+                    docs.contains(root)
+                        && f[*p].last().is_some_and(|m| convex::is_membership_test(m))
+                }
+                _ => false,
+            };
+            if on_doc
+                && f[call.arg_paths].iter().any(|(root, _)| {
+                    (caller_on_ctx && f.ctx_names.contains(root))
+                        || self.some_caller_binding(root, caller_on_ctx)
+                })
+            {
+                return true;
+            }
+        }
         // A lookup keyed by the caller and the document: a membership row.
         for (_, b) in &f.bindings {
             let keyed_by_doc = touches_doc(b)
@@ -345,6 +474,34 @@ impl<'a, 'p> FnEval<'a, 'p> {
             }
         }
         false
+    }
+
+    /// Is one of `calls` on the method chain that ends at `ix`?
+    fn chain_contains(&self, mut ix: CallIx, calls: &[CallIx]) -> bool {
+        for _ in 0..32 {
+            if calls.contains(&ix) {
+                return true;
+            }
+            match self.f.call(ix).map(|c| &c.callee) {
+                Some(Callee::Method(base, _)) => ix = *base,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// The table a query chain reads: `ctx.db.query("messages")` at its root.
+    fn chain_table(&self, mut ix: CallIx) -> Atom {
+        for _ in 0..32 {
+            let Some(call) = self.f.call(ix) else {
+                break;
+            };
+            match &call.callee {
+                Callee::Method(base, _) => ix = *base,
+                _ => return call.first_str.clone().unwrap_or_default(),
+            }
+        }
+        Atom::default()
     }
 
     pub(super) fn calls_project_function(&self, call: &CallSite) -> bool {

@@ -56,6 +56,13 @@ impl<'p> Analysis<'p> {
         }) {
             return true;
         }
+        // `if (!user.isAdmin) throw`
+        if truthy
+            .iter()
+            .any(|v| eval.is_caller_role_flag(v, caller_on_ctx))
+        {
+            return true;
+        }
         let mut compares = Vec::new();
         for c in &conds {
             collect_compares(body, c, &mut compares);
@@ -135,6 +142,11 @@ impl<'p> Analysis<'p> {
 }
 
 impl<'a, 'p> FnEval<'a, 'p> {
+    /// A role flag of the caller's own document tested: `user.isAdmin`.
+    pub(super) fn is_caller_role_flag(&mut self, v: &Val, caller_on_ctx: bool) -> bool {
+        v.prop.as_deref().is_some_and(convex::is_role_flag) && self.is_caller(v, caller_on_ctx, 0)
+    }
+
     pub(super) fn calls_role_check(&self, call: &CallSite) -> bool {
         if self.an.known_as(&self.an.known.roles, self.m, self.f, call) {
             return true;
