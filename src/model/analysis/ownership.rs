@@ -95,6 +95,19 @@ impl<'p> Analysis<'p> {
     }
 }
 
+/// Does a call's arguments (callbacks included) mention the `args` entry
+/// `arg`, as `args.arg` or through the local it was destructured to?
+fn mentions_arg(
+    f: &FnBody,
+    call: &CallSite,
+    args_param: Option<&Atom>,
+    arg: &Atom,
+    local: Option<&Atom>,
+) -> bool {
+    args_param.is_some_and(|p| f[call.arg_props].iter().any(|(r, k)| r == p && k == arg))
+        || local.is_some_and(|l| f[call.arg_names].contains(l))
+}
+
 impl<'a, 'p> FnEval<'a, 'p> {
     pub(super) fn client_user_ids(
         &mut self,
@@ -114,14 +127,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 .iter()
                 .find(|(a, _)| a == arg)
                 .map(|(_, l)| l.clone());
-            let mentions = |call: &CallSite| {
-                args_param
-                    .as_ref()
-                    .is_some_and(|p| f[call.arg_props].iter().any(|(r, k)| r == p && k == arg))
-                    || local
-                        .as_ref()
-                        .is_some_and(|l| f[call.arg_names].contains(l))
-            };
+            let mentions =
+                |call: &CallSite| mentions_arg(f, call, args_param.as_ref(), arg, local.as_ref());
             let refers = |v: &Val| {
                 (matches!(&v.head, Head::Name(n) if Some(n) == args_param.as_ref())
                     && v.prop.as_ref() == Some(arg))
@@ -224,14 +231,8 @@ impl<'a, 'p> FnEval<'a, 'p> {
                 .map(|(_, l)| l.clone());
             // The id anywhere in a call's arguments (callbacks included):
             // `q.eq("threadId", args.threadId)`, `{ threadId }`.
-            let mentions = |call: &CallSite| {
-                args_param
-                    .as_ref()
-                    .is_some_and(|p| f[call.arg_props].iter().any(|(r, k)| r == p && k == arg))
-                    || local
-                        .as_ref()
-                        .is_some_and(|l| f[call.arg_names].contains(l))
-            };
+            let mentions =
+                |call: &CallSite| mentions_arg(f, call, args_param.as_ref(), arg, local.as_ref());
             // A user id scoping rows is `client-supplied-user-id`'s question.
             let parent = table.as_str() != "users";
             let mut reads = Vec::new();
